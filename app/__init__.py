@@ -1,0 +1,128 @@
+"""Logic Target: the Flask application factory.
+
+`create_app()` only builds the app: it starts no scheduler and no thread (the
+serving path does that explicitly, see `jobs/scheduler.py`), so the CLI, migrations
+and tests can import it freely.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+
+import config as config_module
+from app.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `overrides` wins over the environment: keys that are settings
+    (e.g. "RETENTION_DAYS", "DATABASE_URL") go through the same validation as the
+    environment; any other key is set on `app.config` as given."""
+    overrides = dict(overrides or {})
+    env = dict(os.environ)
+    for key in list(overrides):
+        if key in config_module.SETTING_NAMES:
+            value = overrides.pop(key)
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = str(value)
+    cfg = config_module.load_config(env)
+
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    app.config.update(cfg)
+    app.config.update(overrides)
+    configure_logging(app)
+    register_extensions(app)
+    register_database_hygiene(app)
+    register_blueprints(app)
+    register_security_headers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    from app.logging_setup import configure
+
+    configure(app)
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from app.services import accounts
+
+    login_manager.user_loader(accounts.load_user_from_session_id)
+
+
+def register_database_hygiene(app: Flask) -> None:
+    """SQLite: foreign keys on every connection, WAL, a busy timeout.
+    PostgreSQL: statement and lock timeouts, so a stuck query cannot hold a worker forever."""
+    with app.app_context():
+        engine = db.engine
+
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            if engine.url.database not in (None, "", ":memory:"):
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+    elif engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _pg_timeouts(dbapi_conn, _record):  # pragma: no cover
+            cur = dbapi_conn.cursor()
+            cur.execute("SET statement_timeout = '30s'")
+            cur.execute("SET lock_timeout = '10s'")
+            cur.execute("SET idle_in_transaction_session_timeout = '60s'")
+            cur.close()
+            dbapi_conn.commit()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web import auth, errors, health, integrations, performance, public, reports, shell
+
+    for module in (auth, shell, integrations, performance, reports, health, public):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)
+
+    from app.web import context
+
+    context.init_app(app)
+
+    if app.config["TIKTOK_SANDBOX"]:
+        from app.sandbox_mount import mount_sandbox
+
+        mount_sandbox(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.web import headers
+
+    headers.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app import cli
+
+    cli.init_app(app)
+

@@ -1,0 +1,90 @@
+"""Command line: argument parsing and echo only; the work is in services and jobs."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models.workspace import ALL_ROLES
+from app.services import accounts, demo
+
+users_cli = AppGroup("users", help="Manage people who sign in.")
+demo_cli = AppGroup("demo", help="Demo data for trying the product.")
+sandbox_cli = AppGroup("sandbox", help="The local TikTok sandbox.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ALL_ROLES), required=True)
+@click.option("--workspace", "workspace_name", help="Workspace name (created if new).")
+@click.option("--password", is_flag=True, help="Prompt for a password instead of generating one.")
+def users_create(email: str, role: str, workspace_name: str | None, password: bool) -> None:
+    """Create a user (or add a membership) in a workspace."""
+    secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    try:
+        ws = accounts.get_or_create_workspace(workspace_name) if workspace_name else None
+        user, generated = accounts.create_user(email, role=role, workspace=ws, password=secret)
+    except accounts.AccountError as e:
+        db.session.rollback()
+        raise click.ClickException(str(e)) from None
+    db.session.commit()
+    where = f" in {ws.name}" if ws else ""
+    click.echo(f"{user.email}: {role}{where}")
+    if generated:
+        click.echo(f"Generated password: {generated}  (shown once; they can change it after signing in)")
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create the demo workspace "Brass Studio" and its people (idempotent)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("demo seed is for development only (its passwords are published)")
+    logins = demo.seed_demo()
+    db.session.commit()
+    click.echo(f"Demo workspace: {demo.DEMO_WORKSPACE}. Sign in at {current_app.config['APP_BASE_URL']}/login with:")
+    for login in logins:
+        click.echo(f"  {login.role:<13} {login.email:<28} password: {login.password}")
+
+
+@sandbox_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+def sandbox_serve(host: str, port: int) -> None:
+    """Run the TikTok sandbox alone on its own port."""
+    from app.sandbox_mount import serve_standalone
+
+    click.echo(f"TikTok sandbox on http://{host}:{port}/sandbox/tiktok/ (Ctrl+C to stop)")
+    serve_standalone(current_app, host=host, port=port)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the app (threaded) with the scheduler, for development and `make run`.
+
+    This is the one serving path that starts background jobs; importing the app never
+    does. Production uses gunicorn (see README)."""
+    app = current_app._get_current_object()
+    start_background_jobs(app)
+    click.echo(f"Logic Target on {app.config['APP_BASE_URL']} (Ctrl+C to stop)")
+    # Threaded: in sandbox mode the app calls its own /sandbox/tiktok/ over HTTP.
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+def start_background_jobs(app: Flask) -> None:
+    if not app.config["SCHEDULER_ENABLED"]:
+        click.echo("Scheduler disabled (SCHEDULER_ENABLED=false): run jobs with `flask --app wsgi jobs run NAME`.")
+        return
+    try:
+        from jobs.scheduler import start_scheduler
+    except ImportError:
+        return
+    start_scheduler(app)
+
+
+def init_app(app: Flask) -> None:
+    for group in (users_cli, demo_cli, sandbox_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(serve)

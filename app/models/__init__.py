@@ -1,0 +1,17 @@
+"""All models, imported here so Alembic and `db.create_all()` see every table."""
+from app.models.audit import AuditEvent
+from app.models.base import UTCDateTime, utcnow
+from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
+from app.models.deletion import DeletionReceipt, DeletionRequest
+from app.models.job import JobClaim
+from app.models.post import Post, PostMetric
+from app.models.report import Report, ReportConnection, ReportDelivery
+from app.models.snapshot import AccountSnapshot, SparkAdMetric
+from app.models.user import User
+from app.models.workspace import Membership, Workspace
+
+__all__ = [
+    "AccountSnapshot", "AdsAccount", "AuditEvent", "DeletionReceipt", "DeletionRequest", "JobClaim",
+    "Membership", "OAuthTransaction", "Post", "PostMetric", "Report", "ReportConnection",
+    "ReportDelivery", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "Workspace", "utcnow",
+]

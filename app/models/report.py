@@ -1,0 +1,72 @@
+"""Weekly reports and their deliveries (one row per report and recipient)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+DELIVERY_PENDING = "pending"
+DELIVERY_SENDING = "sending"
+DELIVERY_SENT = "sent"
+DELIVERY_FAILED = "failed"
+
+
+class Report(db.Model):
+    __tablename__ = "reports"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    workspace_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    iso_week: so.Mapped[str] = so.mapped_column(sa.String(8))  # "2026-W21"
+    week_start: so.Mapped[date] = so.mapped_column(sa.Date)
+    week_end: so.Mapped[date] = so.mapped_column(sa.Date)
+    figures: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    generated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    deliveries: so.Mapped[list[ReportDelivery]] = so.relationship(
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "iso_week"),)
+
+
+class ReportConnection(db.Model):
+    """Which connections a report's figures drew on: the connection's share of a
+    stored report, removed when that connection's data is purged."""
+
+    __tablename__ = "report_connections"
+
+    report_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    connection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("tiktok_connections.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ReportDelivery(db.Model):
+    __tablename__ = "report_deliveries"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    report_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("reports.id", ondelete="CASCADE"))
+    recipient_email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    recipient_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=DELIVERY_PENDING)
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
+    claimed_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    message_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    report: so.Mapped[Report] = so.relationship(back_populates="deliveries")
+
+    __table_args__ = (
+        sa.UniqueConstraint("report_id", "recipient_email"),
+        sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="delivery_status"),
+    )

@@ -1,0 +1,58 @@
+"""Daily account snapshots and daily Spark Ads figures."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+
+class AccountSnapshot(db.Model):
+    """One row per connection and day: follower count at the end of the day and the
+    day's account totals (`business/get/` daily metrics)."""
+
+    __tablename__ = "account_snapshots"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    connection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("tiktok_connections.id", ondelete="CASCADE")
+    )
+    day: so.Mapped[date] = so.mapped_column(sa.Date)
+    followers_count: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    video_views: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)  # views gained that day
+    profile_views: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    likes: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    comments: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    shares: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    new_followers: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    lost_followers: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    captured_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("connection_id", "day"),)
+
+
+class SparkAdMetric(db.Model):
+    """Daily delivery of one Spark Ad (an ad promoting an organic post)."""
+
+    __tablename__ = "spark_ad_metrics"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    ads_account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("ads_accounts.id", ondelete="CASCADE"))
+    # The organic post it promotes, when that post belongs to a connection of the workspace.
+    post_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    ad_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    tiktok_item_id: so.Mapped[str | None] = so.mapped_column(sa.String(32), index=True)
+    day: so.Mapped[date] = so.mapped_column(sa.Date)
+    impressions: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    clicks: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    spend: so.Mapped[Decimal | None] = so.mapped_column(sa.Numeric(14, 2))
+    captured_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("ads_account_id", "ad_id", "day"),
+        sa.Index("ix_spark_ad_metrics_account_day", "ads_account_id", "day"),
+    )

@@ -1,0 +1,1 @@
+"""Blueprints: thin routes that parse, authorise, call one service and render."""

@@ -1,0 +1,49 @@
+"""Template filters: how dates and numbers read in the product."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Flask
+
+
+def date_long(value: datetime | None) -> str:
+    """May 25, 2026"""
+    if value is None:
+        return "—"
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "never"
+    now = now or datetime.now(timezone.utc)
+    seconds = int((now - value).total_seconds())
+    if seconds < 0:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"
+
+
+def compact(value: int | float | None) -> str:
+    """48,210 below a million, 1.42M above."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:.2f}M"
+    return f"{value:,.0f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.0523 -> 5.2%"""
+    if value is None:
+        return "—"
+    return f"{value * 100:.{digits}f}%"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(date_long)
+    app.add_template_filter(ago)
+    app.add_template_filter(compact)
+    app.add_template_filter(percent)

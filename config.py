@@ -1,0 +1,254 @@
+"""Settings for Logic Target, read once from the environment and validated.
+
+`load_config(env)` turns an environment mapping into Flask config. Any missing or
+malformed setting raises `ConfigError` with one line that names the setting, so
+start-up stops with a message a person can act on (see `wsgi.py` and `app/cli.py`).
+
+In development (`APP_ENV` unset or `development`) a missing `SECRET_KEY` or
+`TOKEN_KEYS` is generated once into `instance/` with a warning, so `make run` works
+on a fresh machine; production refuses to start without them.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = ROOT / "instance"
+
+# The nine scopes of the product brief (Accounts API string scopes).
+DEFAULT_SCOPES = (
+    "user.info.basic,video.list,video.insights,comment.list,biz.brand.insights,"
+    "biz.creator.info,biz.creator.insights,biz.ads.recommend,tto.campaign.link"
+)
+MAX_RETENTION_DAYS = 90
+
+# Sandbox credentials: they only ever talk to our own local stand-in.
+SANDBOX_CLIENT_KEY = "sbx_logic_target"
+SANDBOX_CLIENT_SECRET = "sbx_logic_target_secret"
+SANDBOX_ADS_APP_ID = "sbx_ads_app"
+SANDBOX_ADS_SECRET = "sbx_ads_secret"
+
+log = logging.getLogger(__name__)
+
+# Every environment variable the app reads (create_app's overrides validate these too).
+SETTING_NAMES = frozenset({
+    "APP_ENV", "SECRET_KEY", "DATABASE_URL", "TOKEN_KEYS", "KMS_KEY_ID", "APP_BASE_URL",
+    "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_REDIRECT_URI", "TIKTOK_SCOPES",
+    "TIKTOK_ADS_APP_ID", "TIKTOK_ADS_SECRET", "TIKTOK_ADS_REDIRECT_URI", "TIKTOK_AUTH_URL",
+    "TIKTOK_BUSINESS_API_BASE", "TIKTOK_ADS_AUTH_URL", "TIKTOK_SANDBOX", "TIKTOK_HTTP_TIMEOUT",
+    "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT", "SCHEDULER_ENABLED", "RETENTION_DAYS", "SECURITY_CONTACT",
+    "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
+})
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def _bool(name: str, value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+
+def _int(name: str, value: str | None, default: int, *, lo: int, hi: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+    if not lo <= n <= hi:
+        raise ConfigError(f"{name}: must be between {lo} and {hi}, got {n}")
+    return n
+
+
+def _url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"{name}: expected an absolute http(s) URL, got {value!r}")
+    return value
+
+
+def parse_token_keys(value: str) -> list[tuple[str, bytes]]:
+    """`id:base64key,id2:base64key` -> [(id, 32-byte key)], first is primary (see app/crypto)."""
+    from app.crypto import KeyConfigError
+    from app.crypto import parse_token_keys as parse
+
+    try:
+        return parse(value)
+    except KeyConfigError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _dev_secret(path: Path, make: callable, what: str) -> str:
+    """Read or create a development-only secret file under instance/."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    warnings.warn(
+        f"{what} not set: generated a development value in {path} (never use it in production)",
+        stacklevel=3,
+    )
+    return value
+
+
+def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) -> dict[str, Any]:
+    """Validate `env` and return Flask config. Raises ConfigError (one line)."""
+    get = lambda k, d=None: (env.get(k) if env.get(k) not in (None, "") else d)  # noqa: E731
+
+    app_env = get("APP_ENV", "development")
+    if app_env not in {"development", "production", "testing"}:
+        raise ConfigError(f"APP_ENV: expected development, production or testing, got {app_env!r}")
+    production = app_env == "production"
+
+    cfg: dict[str, Any] = {"APP_ENV": app_env, "TESTING": app_env == "testing"}
+
+    secret = get("SECRET_KEY")
+    if secret is None:
+        if production:
+            raise ConfigError("SECRET_KEY: required in production")
+        secret = _dev_secret(instance_dir / "secret_key", lambda: secrets.token_urlsafe(48), "SECRET_KEY")
+    if len(secret) < 16:
+        raise ConfigError("SECRET_KEY: too short (use at least 32 random characters)")
+    cfg["SECRET_KEY"] = secret
+
+    # Database: SQLite file under instance/ unless told otherwise.
+    db_url = get("DATABASE_URL", f"sqlite:///{instance_dir / 'logic_target.sqlite3'}")
+    if db_url.startswith("postgres://"):  # Heroku-style alias SQLAlchemy no longer accepts
+        db_url = "postgresql://" + db_url[len("postgres://"):]
+    if db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+    if not (db_url.startswith("sqlite:") or db_url.startswith("postgresql+psycopg://")):
+        raise ConfigError(f"DATABASE_URL: expected a sqlite:/// or postgresql:// URL, got {db_url.split(':')[0]}:…")
+    cfg["SQLALCHEMY_DATABASE_URI"] = db_url
+
+    # Token encryption: KMS or local key-encryption keys.
+    kms = get("KMS_KEY_ID")
+    token_keys_raw = get("TOKEN_KEYS")
+    if kms and token_keys_raw:
+        raise ConfigError("TOKEN_KEYS: set either TOKEN_KEYS or KMS_KEY_ID, not both")
+    if kms:
+        cfg["KMS_KEY_ID"] = kms
+        cfg["TOKEN_KEYS"] = []
+    else:
+        if token_keys_raw is None:
+            if production:
+                raise ConfigError("TOKEN_KEYS: required in production (or set KMS_KEY_ID)")
+            token_keys_raw = _dev_secret(
+                instance_dir / "token_keys",
+                lambda: "dev1:" + base64.b64encode(os.urandom(32)).decode(),
+                "TOKEN_KEYS",
+            )
+        cfg["TOKEN_KEYS"] = parse_token_keys(token_keys_raw)
+        cfg["KMS_KEY_ID"] = None
+
+    base_url = _url("APP_BASE_URL", get("APP_BASE_URL", "http://127.0.0.1:5000")).rstrip("/")
+    cfg["APP_BASE_URL"] = base_url
+
+    # TikTok. With no client key the sandbox stands in, on our own origin.
+    client_key = get("TIKTOK_CLIENT_KEY")
+    sandbox = _bool("TIKTOK_SANDBOX", get("TIKTOK_SANDBOX"), default=client_key is None)
+    if production and sandbox:
+        raise ConfigError("TIKTOK_SANDBOX: the sandbox cannot be on in production (set TIKTOK_CLIENT_KEY)")
+    cfg["TIKTOK_SANDBOX"] = sandbox
+    if sandbox:
+        sbx = f"{base_url}/sandbox/tiktok"
+        defaults = {
+            "TIKTOK_CLIENT_KEY": SANDBOX_CLIENT_KEY,
+            "TIKTOK_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+            "TIKTOK_ADS_APP_ID": SANDBOX_ADS_APP_ID,
+            "TIKTOK_ADS_SECRET": SANDBOX_ADS_SECRET,
+            "TIKTOK_AUTH_URL": f"{sbx}/v2/auth/authorize/",
+            "TIKTOK_BUSINESS_API_BASE": f"{sbx}/open_api/v1.3/",
+            "TIKTOK_ADS_AUTH_URL": f"{sbx}/portal/auth",
+        }
+    else:
+        defaults = {
+            "TIKTOK_AUTH_URL": "https://www.tiktok.com/v2/auth/authorize/",
+            "TIKTOK_BUSINESS_API_BASE": "https://business-api.tiktok.com/open_api/v1.3/",
+            "TIKTOK_ADS_AUTH_URL": "https://business-api.tiktok.com/portal/auth",
+        }
+    for name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_ID", "TIKTOK_ADS_SECRET"):
+        value = get(name, defaults.get(name))
+        if value is None and name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"):
+            raise ConfigError(f"{name}: required when TIKTOK_SANDBOX is off")
+        cfg[name] = value
+    for name in ("TIKTOK_AUTH_URL", "TIKTOK_BUSINESS_API_BASE", "TIKTOK_ADS_AUTH_URL"):
+        cfg[name] = _url(name, get(name, defaults[name]))
+    if not cfg["TIKTOK_BUSINESS_API_BASE"].endswith("/"):
+        cfg["TIKTOK_BUSINESS_API_BASE"] += "/"
+    cfg["TIKTOK_REDIRECT_URI"] = _url(
+        "TIKTOK_REDIRECT_URI", get("TIKTOK_REDIRECT_URI", f"{base_url}/tiktok/auth/callback")
+    )
+    cfg["TIKTOK_ADS_REDIRECT_URI"] = _url(
+        "TIKTOK_ADS_REDIRECT_URI", get("TIKTOK_ADS_REDIRECT_URI", f"{base_url}/tiktok/ads/callback")
+    )
+    scopes = [s.strip() for s in get("TIKTOK_SCOPES", DEFAULT_SCOPES).split(",") if s.strip()]
+    if not scopes or any(not all(c.isalnum() or c in "._" for c in s) for s in scopes):
+        raise ConfigError("TIKTOK_SCOPES: expected a comma-separated list of scope names")
+    cfg["TIKTOK_SCOPES"] = scopes
+    cfg["TIKTOK_HTTP_TIMEOUT"] = float(_int("TIKTOK_HTTP_TIMEOUT", get("TIKTOK_HTTP_TIMEOUT"), 10, lo=1, hi=120))
+
+    # Mail: SMTP when MAIL_SERVER is set, else .eml files in instance/outbox/.
+    cfg["MAIL_SERVER"] = get("MAIL_SERVER")
+    cfg["MAIL_PORT"] = _int("MAIL_PORT", get("MAIL_PORT"), 25, lo=1, hi=65535)
+    cfg["MAIL_USE_TLS"] = _bool("MAIL_USE_TLS", get("MAIL_USE_TLS"), False)
+    cfg["MAIL_USE_SSL"] = _bool("MAIL_USE_SSL", get("MAIL_USE_SSL"), False)
+    cfg["MAIL_USERNAME"] = get("MAIL_USERNAME")
+    cfg["MAIL_PASSWORD"] = get("MAIL_PASSWORD")
+    cfg["MAIL_DEFAULT_SENDER"] = get("MAIL_DEFAULT_SENDER", "Logic Target <reports@logic-target.local>")
+    cfg["MAIL_TIMEOUT"] = _int("MAIL_TIMEOUT", get("MAIL_TIMEOUT"), 20, lo=1, hi=300)
+    cfg["MAIL_OUTBOX_DIR"] = str(instance_dir / "outbox")
+
+    cfg["SCHEDULER_ENABLED"] = _bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED"), True)
+    cfg["RETENTION_DAYS"] = _int(
+        "RETENTION_DAYS", get("RETENTION_DAYS"), MAX_RETENTION_DAYS, lo=1, hi=MAX_RETENTION_DAYS
+    )
+    cfg["SECURITY_CONTACT"] = get("SECURITY_CONTACT", "security@logic-target.example")
+    if "@" not in cfg["SECURITY_CONTACT"]:
+        raise ConfigError("SECURITY_CONTACT: expected an email address")
+
+    # Rate limits: in-memory per process unless a shared store is named.
+    cfg["RATELIMIT_STORAGE_URI"] = get("RATELIMIT_STORAGE_URI", "memory://")
+    cfg["LOGIN_RATE_LIMIT"] = get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    # Sessions and CSRF (see README "Security").
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"  # Strict would drop the cookie on TikTok's redirect back
+    cfg["SESSION_COOKIE_SECURE"] = production
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    cfg["REMEMBER_COOKIE_SECURE"] = production
+    cfg["PREFERRED_URL_SCHEME"] = "https" if production else "http"
+    cfg["WTF_CSRF_TIME_LIMIT"] = None  # token lives with the session: open dashboards keep working
+    cfg["MAX_CONTENT_LENGTH"] = 256 * 1024
+    cfg["TRUST_PROXY"] = _int("TRUST_PROXY", get("TRUST_PROXY"), 0, lo=0, hi=5)
+
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    return cfg
+
+
+def load_dotenv_for_development(path: Path = ROOT / ".env") -> None:
+    """Read `.env` into os.environ (without overriding) unless APP_ENV=production."""
+    if os.environ.get("APP_ENV") == "production" or not path.exists():
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)

@@ -1,0 +1,262 @@
+"""Shared fixtures: an app per test on SQLite (and again on PostgreSQL when
+TEST_DATABASE_URL is set), clients that speak CSRF and htmx, people in workspaces,
+and a live server for end-to-end and browser tests."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.extensions import db
+
+TEST_TOKEN_KEYS = "t1:" + base64.b64encode(b"\x01" * 32).decode()
+TEST_SECRET_KEY = "test-secret-key-not-for-production-0123456789"
+TEST_CLIENT_KEY = "test_client_key"
+TEST_CLIENT_SECRET = "test_client_secret_value"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# One schema per pytest process, so parallel runs on one PostgreSQL never collide.
+PG_SCHEMA = f"t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def base_overrides(tmp_path: Path, **extra) -> dict:
+    overrides = {
+        "APP_ENV": "testing",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "TOKEN_KEYS": TEST_TOKEN_KEYS,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "SCHEDULER_ENABLED": "false",
+        # Unit and integration tests talk to "real" TikTok URLs that requests-mock
+        # intercepts; the live server (below) turns the sandbox on instead.
+        "TIKTOK_CLIENT_KEY": TEST_CLIENT_KEY,
+        "TIKTOK_CLIENT_SECRET": TEST_CLIENT_SECRET,
+        "TIKTOK_ADS_APP_ID": "test_ads_app",
+        "TIKTOK_ADS_SECRET": "test_ads_secret_value",
+        "TIKTOK_REDIRECT_URI": "https://app.logic-target.test/tiktok/auth/callback",
+        "TIKTOK_SANDBOX": "false",
+        "MAIL_SERVER": None,
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # the real default is scrypt; tests need speed
+        "SANDBOX_STATE_PATH": None,
+    }
+    overrides.update(extra)
+    return overrides
+
+
+def pg_url_with_schema() -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{PG_SCHEMA}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema():
+    """Create this process's schema once and drop it at the end."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL not set")
+    url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+    yield PG_SCHEMA
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{PG_SCHEMA}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app_factory(tmp_path, request):
+    """Build apps with extra overrides; tables are created and emptied around each test."""
+    made = []
+
+    def make(backend: str = "sqlite", **extra):
+        overrides = base_overrides(tmp_path, **extra)
+        if backend == "postgresql":
+            request.getfixturevalue("pg_schema")
+            overrides["DATABASE_URL"] = pg_url_with_schema()
+        app = create_app(overrides)
+        with app.app_context():
+            db.create_all()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            if db.engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory, db_backend):
+    app = app_factory(db_backend)
+    app.test_client_class = Client
+    with app.app_context():
+        yield app
+
+
+class Client(FlaskClient):
+    """A test client that can fetch a CSRF token the way a browser page would.
+
+    Each request runs in its own app context, as in production: the test's context
+    is hidden from the request (else `g` and the DB session would be shared and
+    hide bugs), then restored with every loaded object expired so tests see what
+    the request committed."""
+
+    _csrf: str | None = None
+
+    def open(self, *args, **kwargs):
+        from flask.globals import _cv_app
+
+        outer = _cv_app.get(None)
+        if outer is None or outer.app is not self.application:
+            return super().open(*args, **kwargs)
+        token = _cv_app.set(None)  # hide the test's context (popping it would tear down its session)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+            db.session.expire_all()
+
+    def csrf_token(self, path: str = "/login") -> str:
+        if self._csrf is None:
+            html = self.get(path, follow_redirects=True).get_data(as_text=True)
+            m = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+            assert m, f"no csrf meta tag on {path}"
+            self._csrf = m.group(1)
+        return self._csrf
+
+    def reset_csrf(self) -> None:
+        self._csrf = None
+
+    def post_form(self, path: str, data: dict | None = None, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(path, data=data, **kw)
+
+    def hx(self, method: str, path: str, **kw):
+        """An htmx request: HX-Request plus the CSRF header from the page's meta tag."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.csrf_token(), **kw.pop("headers", {})}
+        return self.open(path, method=method.upper(), headers=headers, **kw)
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return app.test_client()
+
+
+@dataclass
+class People:
+    workspace: object
+    other_workspace: object
+    agency: object
+    admin: object
+    creator: object
+    creator2: object
+    outsider: object  # client admin of the other workspace
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def people(app) -> People:
+    from app.services import accounts
+
+    ws = accounts.get_or_create_workspace("Brass Studio", timezone="Europe/London")
+    other = accounts.get_or_create_workspace("Other Client")
+    make = lambda email, role, w: accounts.create_user(email, role=role, workspace=w, password=PASSWORD)[0]  # noqa: E731
+    p = People(
+        workspace=ws,
+        other_workspace=other,
+        agency=make("agency@example.com", "agency", None),
+        admin=make("admin@example.com", "client_admin", ws),
+        creator=make("creator@example.com", "creator", ws),
+        creator2=make("creator2@example.com", "creator", ws),
+        outsider=make("outsider@example.com", "client_admin", other),
+    )
+    db.session.commit()
+    return p
+
+
+def login(client: Client, user, password: str = PASSWORD):
+    client.reset_csrf()
+    resp = client.post_form("/login", {"email": user.email, "password": password})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+    client.reset_csrf()  # the session is new after sign-in
+    return resp
+
+
+@pytest.fixture
+def login_as(client, people):
+    """login_as("admin") signs the test client in as that person and returns them."""
+
+    def _login(who: str):
+        user = getattr(people, who)
+        login(client, user)
+        return user
+
+    return _login
+
+
+# ---------------------------------------------------------------- live server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, app, port: int):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The whole app on a real loopback port (file SQLite, sandbox on the same origin)."""
+    port = free_port()
+    app = create_app(base_overrides(
+        tmp_path, APP_BASE_URL=f"http://127.0.0.1:{port}", TIKTOK_SANDBOX="true", TIKTOK_CLIENT_KEY=None,
+        TIKTOK_CLIENT_SECRET=None, TIKTOK_ADS_APP_ID=None, TIKTOK_ADS_SECRET=None, TIKTOK_REDIRECT_URI=None,
+    ))
+    with app.app_context():
+        db.create_all()
+    server = LiveServer(app, port).start()
+    yield server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,115 @@
+"""Every route is classified; every workspace-scoped URL is 404 to outsiders; every
+mutating route refuses a request without a CSRF token.
+
+When a new route is added, these tests fail until it is listed below, so nobody
+can add a page that skips the workspace check by accident."""
+import pytest
+
+from app.extensions import db
+from tests.conftest import login
+from tests.factories import make_connection
+
+PUBLIC = {
+    "auth.login", "health.healthz", "public.privacy", "public.terms", "public.security",
+    "public.data_deletion", "static",
+}
+# Signed-in pages that show only the user's own workspaces (no id in the URL).
+SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.index", "integrations.index"}
+# How to point each workspace-scoped URL at another workspace's objects.
+SCOPED = {
+    "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
+                              lambda o: f"/performance?workspace={o['ws'].id}"],
+    "reports.index": [lambda o: f"/reports?workspace={o['ws'].id}"],
+    "integrations.index": [lambda o: f"/settings/integrations?workspace={o['ws'].id}"],
+}
+# Routes that change state but are called by TikTok, not a browser: signature-checked instead.
+CSRF_EXEMPT: set[str] = {"tiktok_auth.webhook"}
+
+
+def _app_rules(app):
+    return [r for r in app.url_map.iter_rules() if not r.endpoint.startswith("sandbox.")]
+
+
+def test_every_route_is_classified(app):
+    unknown = {r.endpoint for r in _app_rules(app)} - PUBLIC - SIGNED_IN - set(SCOPED)
+    assert not unknown, f"classify these routes in test_access_matrix.py: {sorted(unknown)}"
+
+
+def _scoped_cases():
+    for endpoint, builders in SCOPED.items():
+        for i, build in enumerate(builders):
+            yield pytest.param(endpoint, build, id=f"{endpoint}-{i}")
+
+
+@pytest.mark.parametrize("endpoint, build", list(_scoped_cases()))
+def test_outsider_gets_404_for_another_workspaces_url(client, people, endpoint, build):
+    conn = make_connection(people.workspace, people.creator)
+    db.session.commit()
+    login(client, people.outsider)
+    r = client.get(build({"conn": conn, "ws": people.workspace}))
+    assert r.status_code == 404
+    assert "nothing here" in r.get_data(as_text=True)
+
+
+def test_creator_cannot_open_another_creators_account(client, people):
+    conn = make_connection(people.workspace, people.creator)
+    db.session.commit()
+    login(client, people.creator2)
+    assert client.get(f"/performance?account={conn.id}").status_code == 404
+    login(client, people.admin)
+    assert client.get(f"/performance?account={conn.id}").status_code == 200
+
+
+def test_unknown_ids_look_exactly_like_foreign_ones(client, people):
+    conn = make_connection(people.workspace, people.creator)
+    db.session.commit()
+    login(client, people.outsider)
+    foreign = client.get(f"/performance?account={conn.id}")
+    missing = client.get("/performance?account=999999")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.get_data() == missing.get_data()
+
+
+def test_agency_sees_every_workspace(client, people):
+    login(client, people.agency)
+    r = client.get(f"/settings/integrations?workspace={people.other_workspace.id}")
+    assert r.status_code == 200 and "Other Client" in r.get_data(as_text=True)
+
+
+def test_lists_show_only_own_workspace(client, people):
+    mine = make_connection(people.workspace, people.admin, username="mine_acct")
+    theirs = make_connection(people.other_workspace, people.outsider, username="their_acct")
+    db.session.commit()
+    login(client, people.admin)
+    html = client.get("/settings/integrations").get_data(as_text=True)
+    assert "@mine_acct" in html and "@their_acct" not in html
+    assert mine.id != theirs.id
+
+
+def _mutating_rules(app):
+    for rule in _app_rules(app):
+        methods = rule.methods - {"GET", "HEAD", "OPTIONS"}
+        if methods and rule.endpoint not in CSRF_EXEMPT:
+            yield rule, sorted(methods)[0]
+
+
+def test_every_mutating_route_refuses_requests_without_csrf(app, client, people):
+    conn = make_connection(people.workspace, people.admin)
+    db.session.commit()
+    login(client, people.admin)
+    rules = list(_mutating_rules(app))
+    assert rules, "expected mutating routes"
+    for rule, method in rules:
+        values = {arg: conn.id for arg in rule.arguments}
+        path = rule.build(values, append_unknown=False)[1]
+        for headers in ({}, {"HX-Request": "true"}, {"X-CSRFToken": "forged"}):
+            r = client.open(path, method=method, headers=headers, data={"x": "1"})
+            assert r.status_code == 400, (rule.rule, headers, r.status_code)
+
+
+def test_csrf_token_from_another_session_is_refused(app, client, people):
+    other = app.test_client()
+    foreign_token = other.csrf_token()
+    login(client, people.admin)
+    r = client.post("/logout", data={"csrf_token": foreign_token})
+    assert r.status_code == 400
