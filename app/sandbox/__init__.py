@@ -1,0 +1,40 @@
+"""TikTok sandbox: a strict local stand-in for TikTok's Login Kit, Accounts API and Marketing API.
+
+Self-contained on purpose: it imports nothing from the rest of `app`, so it can run alone
+(`serve`) or be mounted by the host app at /sandbox/tiktok in sandbox mode.
+
+Business-envelope codes it answers with (`{code, message, request_id, data}`, HTTP 200 unless
+`error_http_status` says otherwise): 0 OK · 40001 scope/permission missing (field or endpoint
+needs an ungranted scope; business_id/advertiser not yours) · 40002 invalid params (bad/unknown
+field, non-JSON body, bad dates, max_count, unsupported_grant_type) · 40100 rate limited (+ Retry-After)
+· 40101 invalid_client · 40104 access token missing/unknown/revoked · 40105 access token expired
+· 40106 invalid_grant (code or refresh token refused: unknown, used, expired, wrong redirect_uri,
+PKCE failure, rotated refresh token reused) · 50000 internal error (injected http_500 only).
+Only 0 and 40100 are documented by TikTok; the rest are this sandbox's promise.
+"""
+from .blueprint import URL_PREFIX, create_blueprint, create_sandbox_app, serve
+from .settings import (
+    DEFAULT_SCOPES,
+    DEMO_ADS_APP_ID,
+    DEMO_ADS_SECRET,
+    DEMO_CLIENT_KEY,
+    DEMO_CLIENT_SECRET,
+    SandboxSettings,
+)
+from .state import FAULT_KINDS, SandboxError, SandboxState
+
+__all__ = [
+    "DEFAULT_SCOPES",
+    "DEMO_ADS_APP_ID",
+    "DEMO_ADS_SECRET",
+    "DEMO_CLIENT_KEY",
+    "DEMO_CLIENT_SECRET",
+    "FAULT_KINDS",
+    "SandboxError",
+    "SandboxSettings",
+    "SandboxState",
+    "URL_PREFIX",
+    "create_blueprint",
+    "create_sandbox_app",
+    "serve",
+]

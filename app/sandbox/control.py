@@ -1,0 +1,77 @@
+"""Test-only control endpoints. They exist because the blueprint is mounted only in sandbox mode."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import jsonify, request
+
+from . import demo_data
+from .responses import state
+
+
+def _json() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def faults():
+    st = state()
+    if request.method == "DELETE":
+        st.clear_faults()
+    elif request.method == "POST":
+        body = _json()
+        try:
+            st.inject_fault(
+                endpoint=str(body.get("endpoint", "*")),
+                kind=str(body.get("kind", "")),
+                count=int(body.get("count", 1)),
+                delay=float(body.get("delay", 5.0)),
+                retry_after=int(body.get("retry_after", 1)),
+            )
+        except (TypeError, ValueError) as e:
+            return jsonify({"error": str(e)}), 400
+    return jsonify({"faults": [asdict(f) for f in st.faults()]})
+
+
+def requests_():
+    st = state()
+    if request.method == "DELETE":
+        st.reset_request_counts()
+    return jsonify({"counts": st.request_counts()})
+
+
+def reset():
+    state().reset()
+    return jsonify({"ok": True})
+
+
+def clock():
+    st = state()
+    if request.method == "POST":
+        try:
+            st.advance_clock(float(_json().get("advance", 0)))
+        except (TypeError, ValueError):
+            return jsonify({"error": "advance must be a number of seconds"}), 400
+    return jsonify({"now": st.now(), "today": st.today().isoformat()})
+
+
+def deauthorize():
+    """Simulate the user removing the app in TikTok's settings (authorization.removed, reason 1)."""
+    body = _json()
+    open_id = body.get("open_id") or demo_data.open_id_for(str(body.get("username", "")))
+    revoked = state().deauthorize(open_id, reason=int(body.get("reason", 1)))
+    return jsonify({"open_id": open_id, "grants_revoked": revoked})
+
+
+def webhooks():
+    return jsonify({"deliveries": list(state().webhooks)})
+
+
+ROUTES = [
+    ("/_control/faults", "control_faults", faults, ["GET", "POST", "DELETE"]),
+    ("/_control/requests", "control_requests", requests_, ["GET", "DELETE"]),
+    ("/_control/reset", "control_reset", reset, ["POST"]),
+    ("/_control/clock", "control_clock", clock, ["GET", "POST"]),
+    ("/_control/deauthorize", "control_deauthorize", deauthorize, ["POST"]),
+    ("/_control/webhooks", "control_webhooks", webhooks, ["GET"]),
+]
