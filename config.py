@@ -22,11 +22,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
 
-# The nine scopes of the product brief (Accounts API string scopes).
-DEFAULT_SCOPES = (
+# The nine scopes of the product brief, plus the three that `business/get/` needs for
+# the username, follower counts and daily account metrics the dashboard and report show
+# (TIKTOK_API.md §7.3): without them those figures could only ever read "—".
+BRIEF_SCOPES = (
     "user.info.basic,video.list,video.insights,comment.list,biz.brand.insights,"
     "biz.creator.info,biz.creator.insights,biz.ads.recommend,tto.campaign.link"
 )
+DEFAULT_SCOPES = BRIEF_SCOPES + ",user.info.username,user.info.stats,user.insights"
 MAX_RETENTION_DAYS = 90
 
 # Sandbox credentials: they only ever talk to our own local stand-in.

@@ -99,9 +99,9 @@ def register_database_hygiene(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import auth, errors, health, integrations, performance, public, reports, shell
+    from app.web import auth, errors, health, integrations, performance, public, reports, shell, tiktok_auth
 
-    for module in (auth, shell, integrations, performance, reports, health, public):
+    for module in (auth, shell, integrations, performance, reports, health, public, tiktok_auth):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

@@ -1,5 +1,5 @@
 """The Integrations page: the TikTok card and the connected accounts."""
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from app.services import access
@@ -20,5 +20,4 @@ def index():
         sandbox=current_app.config["TIKTOK_SANDBOX"],
         can_manage=bool(ws) and access.can_manage(current_user, ws.id),
         retention_days=current_app.config["RETENTION_DAYS"],
-        connect_url=url_for("tiktok_auth.connect") if "tiktok_auth" in current_app.blueprints else None,
     )

@@ -12,9 +12,11 @@ from tests.factories import make_connection
 PUBLIC = {
     "auth.login", "health.healthz", "public.privacy", "public.terms", "public.security",
     "public.data_deletion", "static",
+    "tiktok_auth.callback",  # checks its own state/session binding (tests/integration/test_connect.py)
 }
 # Signed-in pages that show only the user's own workspaces (no id in the URL).
-SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.index", "integrations.index"}
+SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.index", "integrations.index",
+             "tiktok_auth.connect"}
 # How to point each workspace-scoped URL at another workspace's objects.
 SCOPED = {
     "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
@@ -84,6 +86,22 @@ def test_lists_show_only_own_workspace(client, people):
     html = client.get("/settings/integrations").get_data(as_text=True)
     assert "@mine_acct" in html and "@their_acct" not in html
     assert mine.id != theirs.id
+
+
+# Mutating routes that take a workspace or object id: an outsider's request is 404 and changes nothing.
+SCOPED_POSTS = {
+    "tiktok_auth.connect": lambda o: ("/tiktok/auth/connect", {"workspace_id": o["ws"].id}),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(SCOPED_POSTS))
+def test_outsider_gets_404_for_another_workspaces_action(client, people, endpoint):
+    conn = make_connection(people.workspace, people.creator)
+    db.session.commit()
+    login(client, people.outsider)
+    path, data = SCOPED_POSTS[endpoint]({"conn": conn, "ws": people.workspace})
+    r = client.post_form(path, data)
+    assert r.status_code == 404
 
 
 def _mutating_rules(app):

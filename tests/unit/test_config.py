@@ -25,7 +25,8 @@ def test_defaults_are_sensible(tmp_path):
     assert cfg["RETENTION_DAYS"] == 90
     assert cfg["TIKTOK_SANDBOX"] is True  # no client key: the sandbox stands in
     assert cfg["TIKTOK_AUTH_URL"] == "http://127.0.0.1:5000/sandbox/tiktok/v2/auth/authorize/"
-    assert cfg["TIKTOK_SCOPES"][0] == "user.info.basic" and len(cfg["TIKTOK_SCOPES"]) == 9
+    assert cfg["TIKTOK_SCOPES"][:9] == config.BRIEF_SCOPES.split(",")
+    assert {"user.info.username", "user.info.stats", "user.insights"} <= set(cfg["TIKTOK_SCOPES"])
     assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
     assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax" and cfg["SESSION_COOKIE_HTTPONLY"]
     assert cfg["WTF_CSRF_TIME_LIMIT"] is None

@@ -1,0 +1,69 @@
+"""Connect a TikTok account: start (POST), callback (GET). Logic in services/connections."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from app.crypto import CryptoError
+from app.extensions import db
+from app.services import access, connections
+from app.tiktok import get_client
+
+bp = Blueprint("tiktok_auth", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _session_ref() -> str:
+    """A random reference the browser session holds; the transaction stores its hash."""
+    if "oauth_ref" not in session:
+        session["oauth_ref"] = connections.new_session_ref()
+    return session["oauth_ref"]
+
+
+@bp.post("/tiktok/auth/connect")
+@login_required
+def connect():
+    ws = access.workspace_or_404(current_user, request.form.get("workspace_id", type=int))
+    url = connections.begin_connect(current_user, ws, session_ref=_session_ref(), client=get_client(current_app),
+                                    keyring=connections.get_keyring(current_app), now=_now())
+    db.session.commit()
+    return redirect(url, 302)  # a plain form post: the whole browser goes to TikTok
+
+
+@bp.get("/tiktok/auth/callback")
+def callback():
+    user = current_user if current_user.is_authenticated else None
+    pending = None
+    try:
+        pending = connections.take_transaction(request.args.get("state"))
+        db.session.commit()  # the state is spent before anything else, whatever happens next
+        connections.verify_pending(pending, session_ref=session.get("oauth_ref"), user=user, now=_now())
+        conn = connections.finish_connect(pending, request.args, user=user, client=get_client(current_app),
+                                          keyring=connections.get_keyring(current_app), now=_now())
+    except (connections.ConnectError, CryptoError) as e:
+        db.session.rollback()
+        connections.safe_audit_failure(e, user=user, workspace_id=pending.workspace_id if pending else None)
+        db.session.commit()
+        if isinstance(e, connections.AccessDenied):
+            flash(e.message, "warning")
+            return redirect(url_for("integrations.index"), 303)
+        message = getattr(e, "message", "We could not finish connecting. Nothing was connected.")
+        return _no_referrer(render_template("tiktok/connect_failed.html", message=message),
+                            getattr(e, "status", 400))
+    db.session.commit()
+    return _no_referrer(redirect(url_for("performance.dashboard", workspace=conn.workspace_id, account=conn.id,
+                                         connected=conn.username), 302))
+
+
+def _no_referrer(response, status=None):
+    """The callback URL carried a code: don't let the next page's requests leak it."""
+    from flask import make_response
+
+    resp = make_response(response) if status is None else make_response(response, status)
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
