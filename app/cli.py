@@ -12,6 +12,38 @@ from app.services import accounts, demo
 users_cli = AppGroup("users", help="Manage people who sign in.")
 demo_cli = AppGroup("demo", help="Demo data for trying the product.")
 sandbox_cli = AppGroup("sandbox", help="The local TikTok sandbox.")
+jobs_cli = AppGroup("jobs", help="Background jobs (the same functions the scheduler runs).")
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """List jobs and when the scheduler runs them."""
+    import jobs
+
+    jobs.load_all()
+    for name in sorted(jobs.REGISTRY):
+        when = ", ".join(f"{k}={v}" for k, v in jobs.SCHEDULE[name].items())
+        click.echo(f"{name:<16} {when:<40} {jobs.DESCRIPTIONS[name]}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--week", help="ISO week for weekly-reports, e.g. 2026-W21 (builds or backfills it).")
+def jobs_run(name: str, week: str | None) -> None:
+    """Run one job now, in this process."""
+    from jobs.runner import UnknownJob, run_job
+
+    opts = {"week": week} if week else {}
+    click.echo(f"Running {name}…")
+    try:
+        result = run_job(current_app._get_current_object(), name, **opts)
+    except UnknownJob:
+        raise click.ClickException(f"unknown job {name!r} (see `flask --app wsgi jobs list`)") from None
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(str(result))
+    for error in result.errors:
+        click.echo(f"  problem: {error}", err=True)
 
 
 @users_cli.command("create")
@@ -77,14 +109,12 @@ def start_background_jobs(app: Flask) -> None:
     if not app.config["SCHEDULER_ENABLED"]:
         click.echo("Scheduler disabled (SCHEDULER_ENABLED=false): run jobs with `flask --app wsgi jobs run NAME`.")
         return
-    try:
-        from jobs.scheduler import start_scheduler
-    except ImportError:
-        return
+    from jobs.scheduler import start_scheduler
+
     start_scheduler(app)
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, demo_cli, sandbox_cli):
+    for group in (users_cli, demo_cli, sandbox_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)

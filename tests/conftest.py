@@ -260,3 +260,46 @@ def live_server(tmp_path):
     server.stop()
     with app.app_context():
         db.engine.dispose()
+
+
+# ---------------------------------------------------------------- SMTP
+
+
+class SmtpRecorder:
+    """A real SMTP server on loopback (aiosmtpd). Recipients starting with "refuse"
+    get 550, "busy" get 451; `fail_next_data` makes the next DATA answer 451."""
+
+    def __init__(self):
+        self.messages: list = []
+        self.fail_next_data = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse"):
+            return "550 5.1.1 no such user"
+        if address.startswith("busy"):
+            return "451 4.3.0 try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fail_next_data:
+            self.fail_next_data -= 1
+            return "451 4.3.0 temporary failure"
+        import email
+
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpRecorder()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.port = port
+    handler.config = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "MAIL_USE_TLS": "false"}
+    yield handler
+    controller.stop()

@@ -1,0 +1,135 @@
+"""Email: compose with Flask-Mail, send over SMTP with a timeout, or write .eml files.
+
+Flask-Mail composes the message (text + HTML parts, header-injection checks), but its
+transport opens `smtplib.SMTP` with no timeout and discards the recipients the server
+refused (SECURITY.md §1.7). So sending is ours: one `Outbound` per batch reuses one
+SMTP connection, every call has `MAIL_TIMEOUT`, and a refused recipient is an error.
+With no `MAIL_SERVER`, mails are written to `instance/outbox/` as `.eml` files.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import css_inline
+from flask import current_app, render_template
+from flask_mail import BadHeaderError, Message
+
+log = logging.getLogger("app.mail")
+
+
+class MailError(Exception):
+    """Sending failed. `transient` errors (timeouts, 4xx replies) are worth retrying."""
+
+    def __init__(self, message: str, *, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+def compose(subject: str, recipient: str, *, template: str, message_id: str | None = None,
+            **context) -> Message:
+    """A text + HTML message from `templates/email/<template>.txt|.html` (CSS inlined
+    for mail clients). A deterministic `message_id` lets a retried send be recognised."""
+    if any(c in recipient for c in "\r\n") or any(c in subject for c in "\r\n"):
+        raise MailError("refusing a header with a line break", transient=False)
+    msg = Message(subject=subject, recipients=[recipient], sender=current_app.config["MAIL_DEFAULT_SENDER"])
+    msg.body = render_template(f"email/{template}.txt", **context)
+    msg.html = css_inline.inline(render_template(f"email/{template}.html", **context))
+    if message_id:
+        msg.msgId = message_id
+    msg.extra_headers = {"Auto-Submitted": "auto-generated"}
+    return msg
+
+
+class Outbound:
+    """Send several messages over one SMTP connection (or into the outbox folder)."""
+
+    def __init__(self, config=None):
+        self.config = config or current_app.config
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Outbound":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):  # already accepted: a failing QUIT changes nothing
+                pass
+            self._smtp = None
+
+    def send(self, msg: Message) -> str:
+        """Send one message; returns its Message-ID. Raises MailError."""
+        try:
+            raw = msg.as_bytes()
+        except BadHeaderError:
+            raise MailError("message has a header with a line break", transient=False) from None
+        if not self.config.get("MAIL_SERVER"):
+            return self._write_outbox(msg, raw)
+        smtp = self._connect()
+        try:
+            refused = smtp.sendmail(msg.sender, msg.send_to, raw)
+        except smtplib.SMTPRecipientsRefused as e:
+            self.close()
+            codes = [code for code, _ in e.recipients.values()]
+            raise MailError(f"recipient refused ({codes})", transient=all(400 <= c < 500 for c in codes)) from None
+        except smtplib.SMTPResponseException as e:
+            self.close()
+            raise MailError(f"SMTP error {e.smtp_code}", transient=400 <= e.smtp_code < 500) from None
+        except (smtplib.SMTPException, OSError, socket.timeout) as e:
+            self.close()
+            raise MailError(f"SMTP connection failed ({type(e).__name__})", transient=True) from None
+        if refused:  # some recipients accepted, some not: Flask-Mail would drop this silently
+            codes = [code for code, _ in refused.values()]
+            raise MailError(f"recipient refused ({codes})", transient=all(400 <= c < 500 for c in codes))
+        return msg.msgId
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        cfg = self.config
+        timeout = cfg.get("MAIL_TIMEOUT", 20)
+        try:
+            if cfg.get("MAIL_USE_SSL"):
+                smtp = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
+                if cfg.get("MAIL_USE_TLS"):
+                    smtp.starttls(context=ssl.create_default_context())
+            if cfg.get("MAIL_USERNAME"):
+                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        except smtplib.SMTPAuthenticationError:
+            raise MailError("SMTP login refused", transient=False) from None
+        except (smtplib.SMTPException, OSError, socket.timeout) as e:
+            raise MailError(f"cannot reach the SMTP server ({type(e).__name__})", transient=True) from None
+        self._smtp = smtp
+        return smtp
+
+    def _write_outbox(self, msg: Message, raw: bytes) -> str:
+        folder = Path(self.config["MAIL_OUTBOX_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        (folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(raw)
+        log.info("mail written to outbox recipients=%d", len(msg.send_to))
+        return msg.msgId
+
+
+def send_one(msg: Message) -> str:
+    with Outbound() as out:
+        return out.send(msg)
+
+
+def outbox_messages(folder: str | Path) -> list[bytes]:
+    """Messages in the outbox folder, oldest first (for tests and the README's demo)."""
+    return [p.read_bytes() for p in sorted(Path(folder).glob("*.eml"))]
+
