@@ -13,6 +13,12 @@ from app.models.base import UTCDateTime, utcnow
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
+    __data_inventory__ = {
+        "what": "Audit trail of connects, token refreshes, disconnects and deletions: event, time, who acted "
+                "and which account. Never tokens.",
+        "source_scopes": ["user.info.basic"],
+        "deleted": "References to an account are removed with its data: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)

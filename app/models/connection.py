@@ -22,6 +22,13 @@ CONNECTION_STATUSES = (STATUS_ACTIVE, STATUS_NEEDS_RECONNECT, STATUS_DISCONNECTE
 
 class TikTokConnection(db.Model):
     __tablename__ = "tiktok_connections"
+    __data_inventory__ = {
+        "what": "The connected TikTok account: its open_id, @handle, display name, avatar link, account type "
+                "and the scopes granted; its access and refresh tokens, encrypted (AES-256-GCM).",
+        "source_scopes": ["user.info.basic", "user.info.username", "user.account.type"],
+        "deleted": "Tokens: revoked at TikTok and wiped at disconnect (kept sealed only until TikTok confirms "
+                   "the revocation). The account record: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     workspace_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
@@ -96,6 +103,12 @@ class AdsAccount(db.Model):
     """A TikTok Ads advertiser linked to a workspace (Marketing API), for Spark Ads figures."""
 
     __tablename__ = "ads_accounts"
+    __data_inventory__ = {
+        "what": "A linked TikTok Ads advertiser: its advertiser ID, name, currency and encrypted access token.",
+        "source": "marketing",
+        "source_scopes": [],
+        "deleted": "When the advertiser is unlinked or its workspace is removed; the token is wiped at unlinking.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     workspace_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)

@@ -12,6 +12,12 @@ from app.models.base import UTCDateTime, utcnow
 
 class Post(db.Model):
     __tablename__ = "posts"
+    __data_inventory__ = {
+        "what": "Each post of a connected account: ID, caption, thumbnail and post links, media type, publish time "
+                "and its latest views, likes, comments, shares, reach and watch-through. No video files.",
+        "source_scopes": ["video.list", "video.insights"],
+        "deleted": "{retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     connection_id: so.Mapped[int] = so.mapped_column(
@@ -46,6 +52,11 @@ class PostMetric(db.Model):
     """Cumulative counts of one post as seen on one day (one row per post and day)."""
 
     __tablename__ = "post_metrics"
+    __data_inventory__ = {
+        "what": "Daily history of each post's counts (views, likes, comments, shares, reach, watch-through).",
+        "source_scopes": ["video.list", "video.insights"],
+        "deleted": "With the post: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     post_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"))

@@ -18,6 +18,12 @@ DELIVERY_FAILED = "failed"
 
 class Report(db.Model):
     __tablename__ = "reports"
+    __data_inventory__ = {
+        "what": "Weekly reports per workspace: aggregate figures (followers, views, posts, engagement, "
+                "Spark Ads totals, top 3 posts). No comment text, no data about viewers.",
+        "source_scopes": ["video.list", "video.insights", "user.info.stats", "user.insights"],
+        "deleted": "A purged account's part of stored reports goes with its data: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     workspace_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -39,6 +45,11 @@ class ReportConnection(db.Model):
     stored report, removed when that connection's data is purged."""
 
     __tablename__ = "report_connections"
+    __data_inventory__ = {
+        "what": "Which connected accounts each weekly report drew on.",
+        "source_scopes": ["user.info.basic"],
+        "deleted": "With the account's data: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     report_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True

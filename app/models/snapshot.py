@@ -16,6 +16,12 @@ class AccountSnapshot(db.Model):
     day's account totals (`business/get/` daily metrics)."""
 
     __tablename__ = "account_snapshots"
+    __data_inventory__ = {
+        "what": "Daily account totals: followers, video views, profile views, likes, comments, shares, "
+                "new and lost followers.",
+        "source_scopes": ["user.info.stats", "user.insights"],
+        "deleted": "{retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     connection_id: so.Mapped[int] = so.mapped_column(
@@ -39,6 +45,12 @@ class SparkAdMetric(db.Model):
     """Daily delivery of one Spark Ad (an ad promoting an organic post)."""
 
     __tablename__ = "spark_ad_metrics"
+    __data_inventory__ = {
+        "what": "Daily Spark Ads delivery per ad: impressions, clicks and spend, and the post it promotes.",
+        "source": "marketing",
+        "source_scopes": [],
+        "deleted": "With the advertiser link, or with the promoted post ({retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested).",
+    }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     ads_account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("ads_accounts.id", ondelete="CASCADE"))
