@@ -1,27 +1,77 @@
-"""The performance dashboard."""
-from flask import Blueprint, render_template, request
-from flask_login import current_user, login_required
+"""The performance dashboard: KPI tiles, charts, the posts table (htmx) and its CSV export.
 
-from app.services import access
+Routes parse and authorise (access.connection_or_404; another workspace's account → 404),
+then call services/dashboard.py. Every URL the table's links push also renders the whole
+page when opened directly (render_page_or_partial).
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
+
+from app.models import TikTokConnection, Workspace, utcnow
+from app.services import access, dashboard
 from app.web.context import current_workspace
+from app.web.htmx import is_fragment_request, render_page_or_partial
 
 bp = Blueprint("performance", __name__)
 
 
-@bp.get("/performance")
-@login_required
-def dashboard():
+def _selection() -> tuple[Workspace | None, list[TikTokConnection], TikTokConnection | None]:
+    """The current workspace, its accounts this user may see, and the one asked for
+    (`?account=`, else the one just connected, else the first)."""
     ws = current_workspace()
     connections = access.visible_connections(current_user, ws) if ws else []
-    selected = None
     account_id = request.args.get("account", type=int)
     if account_id is not None:
         selected = access.connection_or_404(current_user, account_id)
         if ws is None or selected.workspace_id != ws.id:
-            from werkzeug.exceptions import NotFound
-
             raise NotFound()
-    elif connections:
-        selected = connections[0]
-    return render_template("performance/index.html", connections=connections, selected=selected,
-                           connected=request.args.get("connected", "")[:64])
+        return ws, connections, selected
+    connected = request.args.get("connected", "")
+    chosen = next((c for c in connections if connected and c.username == connected), None)
+    return ws, connections, chosen or next(iter(connections), None)
+
+
+def _page(ws, connections, selected, *, include_summary: bool = True):
+    params = dashboard.parse_table_params(request.args)
+    context = {"connections": connections, "selected": selected, "connected": request.args.get("connected", "")[:64]}
+    if selected is not None and include_summary:
+        context["board"] = dashboard.build_dashboard(selected, ws, params, now=utcnow())
+        context["table"] = context["board"].table
+    elif selected is not None:
+        context["table"] = dashboard.posts_table(selected, ws, params, now=utcnow())
+    return context
+
+
+@bp.get("/performance", endpoint="dashboard")
+@login_required
+def dashboard_page():
+    ws, connections, selected = _selection()
+    return render_template("performance/index.html", **_page(ws, connections, selected))
+
+
+@bp.get("/performance/posts")
+@login_required
+def posts():
+    ws, connections, selected = _selection()
+    if selected is None:
+        raise NotFound()
+    context = _page(ws, connections, selected, include_summary=not is_fragment_request())
+    return render_page_or_partial("performance/index.html", "performance/_posts_table.html", **context)
+
+
+@bp.get("/performance/export.csv")
+@login_required
+def export_csv():
+    ws, _, selected = _selection()
+    if selected is None:
+        raise NotFound()
+    rows = dashboard.export_rows(selected, ws, dashboard.parse_table_params(request.args), now=utcnow())
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", selected.username or "account")
+    return Response(dashboard.posts_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}-posts-{dashboard.parse_range(request.args.get("range"))}d.csv"',
+    })

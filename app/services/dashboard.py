@@ -1,0 +1,376 @@
+"""The performance dashboard for one connection: load, compute (services/metrics.py), shape.
+
+Query budget: a fixed number of SQL statements whatever the number of posts or days —
+the snapshots of the range (1), the posts of the two KPI windows (1), the Spark Ads rows
+of the window (1), the table's count and page (2, the Spark badge is a correlated
+EXISTS in the page query), plus one for post view gains only when daily account views
+are missing for some day of the range. The posts table alone is 2. Existing indexes
+serve them: account_snapshots (connection_id, day) unique, posts (connection_id,
+create_time), post_metrics (post_id, day) unique, spark_ad_metrics (post_id).
+
+Sorting and paging come from allow-lists and are clamped (SECURITY.md 44): any input
+gives a valid table, never an error.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection, Workspace
+from app.services import charts, metrics
+
+RANGES = (30, 90)
+DEFAULT_RANGE = 30
+PAGE_SIZE = 20
+MAX_PAGE = 100_000  # before clamping to the last page; keeps OFFSET arithmetic sane
+EXPORT_LIMIT = 10_000
+CAPTION_SHORT = 80
+SORT_DIRECTIONS = ("desc", "asc")
+SORT_LABELS = {
+    "caption": "Post",
+    "posted": "Posted",
+    "views": "Views",
+    "engagement": "Engagement",
+    "watch_through": "Watch-through",
+}
+DEFAULT_SORT = "posted"
+CSV_COLUMNS = ("Post", "Posted", "Views", "Engagement", "Watch-through", "Spark boosted", "URL")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _engagement_expr():
+    interactions = Post.likes + Post.comments + Post.shares  # NULL if any is unknown
+    return sa.cast(interactions, sa.Float) / sa.func.nullif(Post.views, 0)
+
+
+SORT_COLUMNS = {
+    "posted": lambda: Post.create_time,
+    "views": lambda: Post.views,
+    "engagement": _engagement_expr,
+    "watch_through": lambda: Post.full_video_watched_rate,
+    "caption": lambda: sa.func.lower(Post.caption),
+}
+
+
+# ------------------------------------------------------------------ parameters
+
+
+@dataclass(frozen=True)
+class TableParams:
+    sort: str = DEFAULT_SORT
+    direction: str = "desc"
+    page: int = 1
+    range_days: int = DEFAULT_RANGE
+
+    def query_args(self, **changes) -> dict:
+        """URL arguments for this table state, with `changes` applied."""
+        args = {"range": self.range_days, "sort": self.sort, "dir": self.direction, "page": self.page}
+        args.update(changes)
+        return args
+
+    def toggled(self, sort: str) -> dict:
+        """Arguments for clicking a column header: same column flips, a new one starts desc
+        (caption starts asc: A→Z is what people expect)."""
+        if sort == self.sort:
+            direction = "asc" if self.direction == "desc" else "desc"
+        else:
+            direction = "asc" if sort == "caption" else "desc"
+        return self.query_args(sort=sort, dir=direction, page=1)
+
+
+def _int_or(value: str | None, default: int) -> int:
+    try:
+        return int(str(value).strip()) if value is not None else default
+    except ValueError:
+        return default
+
+
+def parse_range(value: str | None) -> int:
+    days = _int_or(value, DEFAULT_RANGE)
+    return days if days in RANGES else DEFAULT_RANGE
+
+
+def parse_table_params(args: Mapping[str, str]) -> TableParams:
+    """Anything in, a valid table state out: unknown sort → default, page clamped ≥ 1."""
+    sort = args.get("sort") or DEFAULT_SORT
+    direction = args.get("dir") or "desc"
+    page = _int_or(args.get("page"), 1)
+    return TableParams(
+        sort=sort if sort in SORT_COLUMNS else DEFAULT_SORT,
+        direction=direction if direction in SORT_DIRECTIONS else "desc",
+        page=min(max(page, 1), MAX_PAGE),
+        range_days=parse_range(args.get("range")),
+    )
+
+
+# ------------------------------------------------------------------ view model
+
+
+@dataclass(frozen=True)
+class PostView:
+    id: int
+    caption: str
+    caption_short: str
+    thumbnail_url: str | None
+    share_url: str | None
+    posted: datetime  # in the workspace's timezone
+    views: int | None
+    engagement: float | None
+    watch_through: float | None
+    boosted: bool = False
+
+
+@dataclass(frozen=True)
+class PostTable:
+    connection_id: int
+    params: TableParams
+    rows: list[PostView]
+    total: int
+    pages: int
+
+    @property
+    def page(self) -> int:
+        return self.params.page
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Sortable columns in display order: key -> header."""
+        return SORT_LABELS
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + len(self.rows)
+
+
+@dataclass(frozen=True)
+class Tile:
+    as_of: datetime | None  # local time
+
+
+@dataclass
+class Dashboard:
+    connection: TikTokConnection
+    tz: ZoneInfo
+    window: metrics.Window
+    range_days: int
+    followers: metrics.Followers
+    views: metrics.Views
+    engagement: metrics.Engagement
+    cadence: metrics.Cadence
+    paid: metrics.Paid | None
+    paid_currency: str | None
+    top_posts: list[PostView]
+    followers_series: list[tuple[date, int | None]]
+    views_series: list[tuple[date, int | None]]
+    followers_chart: charts.Chart
+    views_chart: charts.Chart
+    table: PostTable
+    snapshots_as_of: datetime | None
+    posts_as_of: datetime | None
+    has_posts: bool
+    syncing: bool
+    never_synced: bool
+    views_from_posts: list[date] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return moment.astimezone(tz) if moment is not None else None
+
+
+def _shorten(text: str, limit: int = CAPTION_SHORT) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _post_row(p: Post) -> metrics.PostRow:
+    return metrics.PostRow(
+        id=p.id, create_time=p.create_time, views=p.views, likes=p.likes, comments=p.comments,
+        shares=p.shares, full_video_watched_rate=p.full_video_watched_rate, caption=p.caption or "",
+        thumbnail_url=p.thumbnail_url, share_url=p.share_url, metrics_as_of=p.metrics_as_of,
+    )
+
+
+def _post_view(row: metrics.PostRow, tz: ZoneInfo, boosted: bool = False) -> PostView:
+    return PostView(
+        id=row.id, caption=row.caption, caption_short=_shorten(row.caption), thumbnail_url=row.thumbnail_url,
+        share_url=row.share_url, posted=row.create_time.astimezone(tz), views=row.views,
+        engagement=metrics.post_engagement(row), watch_through=metrics.watch_through(row), boosted=boosted,
+    )
+
+
+def _range_start(now: datetime, tz: ZoneInfo, range_days: int) -> datetime:
+    return metrics.last_complete_days(now, tz, range_days).starts_at
+
+
+def _table_query(connection_id: int, since: datetime) -> sa.Select:
+    return sa.select(Post).where(Post.connection_id == connection_id, Post.create_time >= since)
+
+
+def _boosted_expr():
+    return (
+        sa.select(SparkAdMetric.id)
+        .where(SparkAdMetric.post_id == Post.id, SparkAdMetric.impressions > 0)
+        .exists()
+        .label("boosted")
+    )
+
+
+def _ordered(query: sa.Select, params: TableParams) -> sa.Select:
+    column = SORT_COLUMNS[params.sort]()
+    ordered = column.asc() if params.direction == "asc" else column.desc()
+    tiebreak = Post.id.asc() if params.direction == "asc" else Post.id.desc()
+    return query.order_by(sa.nulls_last(ordered), tiebreak)
+
+
+def posts_table(connection: TikTokConnection, workspace: Workspace, params: TableParams, *,
+                now: datetime) -> PostTable:
+    """One page of the connection's posts published in the range (2 queries)."""
+    tz = metrics.workspace_tz(workspace.timezone)
+    base = _table_query(connection.id, _range_start(now, tz, params.range_days))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    params = TableParams(params.sort, params.direction, min(params.page, pages), params.range_days)
+    page_q = _ordered(base.add_columns(_boosted_expr()), params).limit(PAGE_SIZE).offset(
+        (params.page - 1) * PAGE_SIZE
+    )
+    rows = [_post_view(_post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(page_q)]
+    return PostTable(connection.id, params, rows, total, pages)
+
+
+def export_rows(connection: TikTokConnection, workspace: Workspace, params: TableParams, *,
+                now: datetime) -> list[PostView]:
+    """Every post of the table (all pages) in the table's order, for the CSV export."""
+    tz = metrics.workspace_tz(workspace.timezone)
+    base = _table_query(connection.id, _range_start(now, tz, params.range_days))
+    q = _ordered(base.add_columns(_boosted_expr()), params).limit(EXPORT_LIMIT)
+    return [_post_view(_post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(q)]
+
+
+def _load_snapshots(connection_id: int, since: date) -> list[metrics.AccountDay]:
+    q = (
+        sa.select(AccountSnapshot.day, AccountSnapshot.followers_count, AccountSnapshot.video_views,
+                  AccountSnapshot.captured_at)
+        .where(AccountSnapshot.connection_id == connection_id, AccountSnapshot.day >= since)
+        .order_by(AccountSnapshot.day)
+    )
+    return [metrics.AccountDay(*row) for row in db.session.execute(q)]
+
+
+def _load_post_gains(connection_id: int, missing: list[date], tz: ZoneInfo) -> dict[date, int]:
+    """Fallback views for days without the account's daily figure (one query, only when needed)."""
+    if not missing:
+        return {}
+    days = set(missing) | {d - timedelta(days=1) for d in missing}
+    q = (
+        sa.select(PostMetric.post_id, PostMetric.day, PostMetric.views, Post.create_time)
+        .join(Post, Post.id == PostMetric.post_id)
+        .where(Post.connection_id == connection_id, PostMetric.day.in_(sorted(days)))
+    )
+    rows, published = [], {}
+    for post_id, day, views, create_time in db.session.execute(q):
+        rows.append(metrics.PostDay(post_id, day, views))
+        published[post_id] = metrics.local_day(create_time, tz)
+    return metrics.post_view_gains(rows, published)
+
+
+def _load_paid(connection_id: int, window: metrics.Window) -> tuple[metrics.Paid | None, str | None]:
+    q = (
+        sa.select(SparkAdMetric.post_id, SparkAdMetric.day, SparkAdMetric.impressions, SparkAdMetric.clicks,
+                  SparkAdMetric.spend, AdsAccount.currency)
+        .join(Post, Post.id == SparkAdMetric.post_id)
+        .join(AdsAccount, AdsAccount.id == SparkAdMetric.ads_account_id)
+        .where(Post.connection_id == connection_id, SparkAdMetric.day.between(window.start, window.end))
+    )
+    rows = list(db.session.execute(q))
+    currencies = {r.currency for r in rows}
+    currency = currencies.pop() if len(currencies) == 1 else None  # mixed currencies: no common unit
+    result = metrics.paid([metrics.AdDay(r.post_id, r.day, r.impressions, r.clicks, r.spend) for r in rows], window)
+    if result is not None and currency is None:
+        result = metrics.Paid(result.boosted_posts, result.impressions, result.clicks, result.spend, result.ctr, None)
+    return result, currency
+
+
+def build_dashboard(connection: TikTokConnection, workspace: Workspace, params: TableParams, *,
+                    now: datetime) -> Dashboard:
+    tz = metrics.workspace_tz(workspace.timezone)
+    window = metrics.last_complete_days(now, tz)
+    chart_days = metrics.last_complete_days(now, tz, params.range_days).days
+    first_needed = min(chart_days[0], window.previous().start) - timedelta(days=1)
+
+    snapshots = _load_snapshots(connection.id, first_needed)
+    post_rows = [_post_row(p) for p in db.session.scalars(
+        sa.select(Post).where(Post.connection_id == connection.id,
+                              Post.create_time >= window.previous().starts_at)
+    )]
+    missing = metrics.days_missing_daily_views(snapshots, chart_days)
+    gains = _load_post_gains(connection.id, missing, tz)
+    paid, currency = _load_paid(connection.id, window)
+    table = posts_table(connection, workspace, params, now=now)
+
+    views_series = metrics.views_per_day(snapshots, chart_days, gains)
+    followers_series = metrics.followers_series(snapshots, chart_days)
+    captured = [s.captured_at for s in snapshots if s.captured_at is not None]
+    posts_seen = [p.metrics_as_of for p in post_rows if p.metrics_as_of is not None]
+    return Dashboard(
+        connection=connection,
+        tz=tz,
+        window=window,
+        range_days=params.range_days,
+        followers=metrics.followers(snapshots, window),
+        views=metrics.views(snapshots, window, gains),
+        engagement=metrics.engagement(post_rows, window),
+        cadence=metrics.cadence(post_rows, window, workspace.cadence_target),
+        paid=paid,
+        paid_currency=currency,
+        top_posts=[_post_view(p, tz) for p in metrics.top_posts(post_rows, window)],
+        followers_series=followers_series,
+        views_series=views_series,
+        followers_chart=charts.line_chart(followers_series),
+        views_chart=charts.bar_chart(views_series),
+        table=table,
+        snapshots_as_of=_local(max(captured, default=None) or connection.last_synced_at, tz),
+        posts_as_of=_local(max(posts_seen, default=None) or connection.last_synced_at, tz),
+        has_posts=table.total > 0 or bool(post_rows),
+        syncing=connection.is_syncing or connection.last_synced_at is None,
+        never_synced=connection.last_synced_at is None,
+        views_from_posts=[d for d in missing if d in gains],
+    )
+
+
+# ------------------------------------------------------------------ CSV export
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or tab/CR) gets a '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def posts_csv(rows) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # so Excel reads UTF-8 captions correctly
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow([csv_safe(v) for v in (
+            r.caption, r.posted.strftime("%Y-%m-%d %H:%M"), r.views,
+            None if r.engagement is None else f"{r.engagement * 100:.1f}%",
+            None if r.watch_through is None else f"{r.watch_through * 100:.1f}%",
+            "yes" if r.boosted else "no", r.share_url,
+        )])
+    return out.getvalue()
