@@ -21,6 +21,10 @@ SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.inde
 SCOPED = {
     "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
                               lambda o: f"/performance?workspace={o['ws'].id}"],
+    "performance.posts": [lambda o: f"/performance/posts?account={o['conn'].id}",
+                          lambda o: f"/performance/posts?workspace={o['ws'].id}&account={o['conn'].id}"],
+    "performance.export_csv": [lambda o: f"/performance/export.csv?account={o['conn'].id}",
+                               lambda o: f"/performance/export.csv?workspace={o['ws'].id}"],
     "reports.index": [lambda o: f"/reports?workspace={o['ws'].id}"],
     "integrations.index": [lambda o: f"/settings/integrations?workspace={o['ws'].id}"],
 }
