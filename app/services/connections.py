@@ -223,7 +223,8 @@ def finish_connect(pending: PendingConnect, args: Mapping[str, str], *, user: Us
     conn.revoke_pending = False
     conn.next_revoke_at = None
     conn.refresh_failures = 0
-    conn.reconnect_alerted_at = None
+    conn.expiry_reminded_at = None  # a new grant has a new horizon
+    # reconnect_alerted_at stays: the refresh-tokens job sends one "recovered" notice and clears it
     conn.sync_requested_at = conn.next_sync_at = now  # the first sync is queued at once
     db.session.flush()
     audit.record("connect.succeeded", actor_id=user.id, workspace_id=conn.workspace_id, connection_id=conn.id,

@@ -1,0 +1,280 @@
+"""Sync: TikTok's figures into daily snapshots, idempotently.
+
+For one connection: the profile with daily account metrics (`business/get/`), then
+every post with its counts (`business/video/list/`). For one ads account: its Spark
+Ads and their daily delivery. Rules:
+
+- All TikTok calls happen first, with no database transaction open; only a complete,
+  well-formed answer is written. A bad or partial response writes nothing, so earlier
+  good data is never deleted or zeroed.
+- Writes are upserts keyed by the unique constraints ((connection, day), (post, day),
+  (connection, item_id), (ads account, ad, day)); a value TikTok did not send never
+  overwrites a stored one. Running a sync twice changes nothing.
+- 40100/429 → wait until the limit resets (next_sync_at); 5xx/timeouts → a few quick
+  retries, then give up for this run with the error recorded; an invalid access token
+  → one forced refresh and one retry, then `needs_reconnect`.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+
+from app.crypto import CryptoError
+from app.extensions import db
+from app.models import AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection
+from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
+from app.services import audit, connections, token_refresh
+from app.tiktok import errors as tt_errors
+from app.tiktok.client import TikTokClient, profile_fields_for, video_fields_for
+from app.tiktok.types import Profile, Video
+
+log = logging.getLogger("app.sync")
+
+SYNC_INTERVAL = timedelta(minutes=15)
+FIRST_HISTORY_DAYS = 59      # business/get/ looks back at most 60 days
+ROUTINE_HISTORY_DAYS = 7     # daily figures settle within 24–48 h; re-read a week
+MAX_POSTS = 1000             # bound one run; the newest come first
+TRANSIENT_RETRIES = 2
+ADS_HISTORY_DAYS = 30
+
+
+@dataclass
+class SyncOutcome:
+    status: str                       # synced | rate_limited | failed | needs_reconnect | skipped
+    days: int = 0
+    posts: int = 0
+    retry_after: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Fetched:
+    profile: Profile
+    videos: list[Video]
+
+
+def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: datetime,
+                    sleep: Callable[[float], None] = time.sleep) -> SyncOutcome:
+    """Sync one connection. Commits its own work (one transaction for the writes)."""
+    conn = db.session.get(TikTokConnection, connection_id)
+    if conn is None or conn.status != STATUS_ACTIVE or conn.access_token_sealed is None:
+        return SyncOutcome("skipped")
+    open_id, scopes = conn.open_id, conn.scopes
+    first_sync = conn.last_synced_at is None
+    try:
+        access = connections.open_token(conn, connections.ACCESS, keyring=keyring)
+    except CryptoError:
+        return _record_failure(connection_id, now, "stored token could not be read", reconnect=True)
+    db.session.commit()  # no transaction stays open while we wait on TikTok
+
+    refreshed = False
+    attempt = 0
+    while True:
+        try:
+            fetched = _fetch(client, access, open_id, scopes, now=now, first_sync=first_sync)
+            break
+        except tt_errors.TokenInvalid:
+            if refreshed:
+                return _record_failure(connection_id, now, "TikTok refused the refreshed token", reconnect=True)
+            outcome = token_refresh.refresh_connection(connection_id, client=client, keyring=keyring, now=now,
+                                                       force=True)
+            if outcome is not token_refresh.Outcome.REFRESHED:
+                if outcome is token_refresh.Outcome.NEEDS_RECONNECT:
+                    return SyncOutcome("needs_reconnect")
+                return _record_failure(connection_id, now, "access token expired and could not be refreshed yet")
+            refreshed = True
+            conn = db.session.get(TikTokConnection, connection_id)
+            access = connections.open_token(conn, connections.ACCESS, keyring=keyring)
+            db.session.commit()
+        except tt_errors.RateLimited as e:
+            return _record_failure(connection_id, now, "TikTok rate limit reached; waiting for it to reset",
+                                   retry_after=max(e.retry_after, 1.0))
+        except (tt_errors.Unavailable, tt_errors.BadResponse) as e:
+            attempt += 1
+            if attempt > TRANSIENT_RETRIES:
+                return _record_failure(connection_id, now, f"TikTok did not answer properly ({type(e).__name__})")
+            sleep(min(2 ** attempt, 10))
+        except tt_errors.ScopeMissing:
+            return _record_failure(connection_id, now, "TikTok says a permission this sync needs was not granted")
+        except tt_errors.TikTokError as e:
+            return _record_failure(connection_id, now, f"TikTok error ({type(e).__name__})")
+
+    conn = db.session.get(TikTokConnection, connection_id)
+    if conn is None or conn.status != STATUS_ACTIVE:  # disconnected while we were fetching
+        db.session.rollback()
+        return SyncOutcome("skipped")
+    days = _store_profile(conn, fetched.profile, now=now)
+    posts = _store_posts(conn, fetched.videos, now=now)
+    conn.last_synced_at = now
+    conn.next_sync_at = now + SYNC_INTERVAL
+    conn.last_error = None
+    db.session.commit()
+    log.info("synced connection=%s days=%d posts=%d", connection_id, days, posts)
+    return SyncOutcome("synced", days=days, posts=posts)
+
+
+def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *, now: datetime,
+           first_sync: bool) -> _Fetched:
+    today = now.date()
+    start = today - timedelta(days=FIRST_HISTORY_DAYS if first_sync else ROUTINE_HISTORY_DAYS)
+    profile = client.get_business_profile(access, open_id, start_date=start, end_date=today,
+                                          fields=profile_fields_for(scopes))
+    videos: list[Video] = []
+    if "video.list" in scopes:
+        videos = list(itertools.islice(client.iter_videos(access, open_id, fields=video_fields_for(scopes)),
+                                       MAX_POSTS))
+    return _Fetched(profile, videos)
+
+
+def _set_known(row, **values) -> None:
+    """Only values TikTok actually sent: a missing figure never overwrites a stored one."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(row, name, value)
+
+
+def _store_profile(conn: TikTokConnection, profile: Profile, *, now: datetime) -> int:
+    _set_known(conn, username=profile.username, display_name=profile.display_name,
+               avatar_url=profile.avatar_url, is_business_account=profile.is_business_account)
+    days = {d.date: d for d in profile.daily}
+    today = now.date()
+    wanted = set(days) | {today}
+    existing = {s.day: s for s in db.session.scalars(sa.select(AccountSnapshot).where(
+        AccountSnapshot.connection_id == conn.id, AccountSnapshot.day.in_(wanted)))}
+    for day in sorted(wanted):
+        snap = existing.get(day)
+        if snap is None:
+            snap = AccountSnapshot(connection_id=conn.id, day=day)
+            db.session.add(snap)
+        d = days.get(day)
+        if d is not None:
+            _set_known(snap, video_views=d.video_views, profile_views=d.profile_views, likes=d.likes,
+                       comments=d.comments, shares=d.shares, followers_count=d.followers_count,
+                       new_followers=d.daily_new_followers, lost_followers=d.daily_lost_followers)
+        if day == today:
+            _set_known(snap, followers_count=profile.followers_count)
+        snap.captured_at = now
+    return len(wanted)
+
+
+def _store_posts(conn: TikTokConnection, videos: list[Video], *, now: datetime) -> int:
+    if not videos:
+        return 0
+    by_id = {v.item_id: v for v in videos}
+    posts = {p.item_id: p for p in db.session.scalars(sa.select(Post).where(
+        Post.connection_id == conn.id, Post.item_id.in_(list(by_id))))}
+    for item_id, v in by_id.items():
+        post = posts.get(item_id)
+        if post is None:
+            if v.create_time is None:
+                continue  # can't place a post in time without its create_time
+            post = posts[item_id] = Post(connection_id=conn.id, item_id=item_id, create_time=v.create_time,
+                                         first_seen_at=now)
+            db.session.add(post)
+        _set_known(post, caption=v.caption, thumbnail_url=v.thumbnail_url, share_url=v.share_url,
+                   media_type=v.media_type, views=v.video_views, likes=v.likes, comments=v.comments,
+                   shares=v.shares, reach=v.reach, full_video_watched_rate=v.full_video_watched_rate)
+        post.metrics_as_of = now
+    db.session.flush()
+    today = now.date()
+    metrics = {m.post_id: m for m in db.session.scalars(sa.select(PostMetric).where(
+        PostMetric.post_id.in_([p.id for p in posts.values()]), PostMetric.day == today))}
+    for item_id, post in posts.items():
+        v = by_id[item_id]
+        m = metrics.get(post.id)
+        if m is None:
+            m = PostMetric(post_id=post.id, day=today)
+            db.session.add(m)
+        _set_known(m, views=v.video_views, likes=v.likes, comments=v.comments, shares=v.shares, reach=v.reach,
+                   full_video_watched_rate=v.full_video_watched_rate)
+        m.captured_at = now
+    return len(posts)
+
+
+def _record_failure(connection_id: int, now: datetime, message: str, *, retry_after: float | None = None,
+                    reconnect: bool = False) -> SyncOutcome:
+    db.session.rollback()
+    conn = db.session.get(TikTokConnection, connection_id)
+    if conn is None:
+        return SyncOutcome("skipped")
+    conn.last_error = f"{message} ({now:%Y-%m-%d %H:%M} UTC)"
+    if reconnect:
+        conn.status = STATUS_NEEDS_RECONNECT
+        connections.wipe_tokens(conn)
+        conn.refresh_token_sealed = None
+        audit.record("sync.needs_reconnect", workspace_id=conn.workspace_id, connection_id=conn.id)
+        status = "needs_reconnect"
+    else:
+        status = "rate_limited" if retry_after else "failed"
+    wait = timedelta(seconds=retry_after) if retry_after else SYNC_INTERVAL
+    conn.next_sync_at = now + wait
+    db.session.commit()
+    log.warning("sync %s connection=%s: %s", status, connection_id, message)
+    return SyncOutcome(status, retry_after=retry_after, notes=[message])
+
+
+# --------------------------------------------------------------------------- Spark Ads
+
+
+def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now: datetime) -> SyncOutcome:
+    """Spark Ads (ads promoting organic posts) and their daily delivery, for one advertiser."""
+    account = db.session.get(AdsAccount, ads_account_id)
+    if account is None or account.status != STATUS_ACTIVE or account.access_token_sealed is None:
+        return SyncOutcome("skipped")
+    advertiser_id, currency, workspace_id = account.advertiser_id, account.currency, account.workspace_id
+    try:
+        token = connections.open_ads_token(account, keyring=keyring)
+    except CryptoError:
+        account.last_error = "stored token could not be read; link the ads account again"
+        db.session.commit()
+        return SyncOutcome("failed")
+    db.session.commit()
+    today = now.date()
+    start = today - timedelta(days=ADS_HISTORY_DAYS if account.last_synced_at is None else ROUTINE_HISTORY_DAYS)
+    try:
+        ads = client.list_spark_ads(token, advertiser_id)
+        rows = client.ads_daily_report(token, advertiser_id, start, today, [a.ad_id for a in ads],
+                                       currency=currency) if ads else []
+    except tt_errors.TikTokError as e:
+        db.session.rollback()
+        account = db.session.get(AdsAccount, ads_account_id)
+        account.last_error = f"TikTok Ads error ({type(e).__name__}) ({now:%Y-%m-%d %H:%M} UTC)"
+        db.session.commit()
+        return SyncOutcome("rate_limited" if isinstance(e, tt_errors.RateLimited) else "failed")
+    item_of_ad = {a.ad_id: a.tiktok_item_id for a in ads}
+    item_ids = {i for i in item_of_ad.values() if i}
+    post_ids = dict(db.session.execute(
+        sa.select(Post.item_id, Post.id).join(TikTokConnection, Post.connection_id == TikTokConnection.id)
+        .where(TikTokConnection.workspace_id == workspace_id, Post.item_id.in_(item_ids))).all()) if item_ids else {}
+    keys = {(r.ad_id, r.day) for r in rows}
+    existing = {(m.ad_id, m.day): m for m in db.session.scalars(sa.select(SparkAdMetric).where(
+        SparkAdMetric.ads_account_id == ads_account_id, SparkAdMetric.day >= start))}
+    for r in rows:
+        m = existing.get((r.ad_id, r.day))
+        if m is None:
+            m = SparkAdMetric(ads_account_id=ads_account_id, ad_id=r.ad_id, day=r.day)
+            db.session.add(m)
+        item = item_of_ad.get(r.ad_id)
+        m.tiktok_item_id = item
+        m.post_id = post_ids.get(item)
+        _set_known(m, impressions=r.impressions, clicks=r.clicks, spend=r.spend)
+        m.captured_at = now
+    account = db.session.get(AdsAccount, ads_account_id)
+    account.last_synced_at = now
+    account.last_error = None
+    db.session.commit()
+    return SyncOutcome("synced", days=len({d for _, d in keys}), posts=len(item_ids))
+
+
+def due_connections(now: datetime) -> sa.Select:
+    """Active connections whose next sync time has come (never-synced first)."""
+    return (sa.select(TikTokConnection.id)
+            .where(TikTokConnection.status == STATUS_ACTIVE,
+                   sa.or_(TikTokConnection.next_sync_at.is_(None), TikTokConnection.next_sync_at <= now))
+            .order_by(TikTokConnection.next_sync_at.is_not(None), TikTokConnection.next_sync_at))

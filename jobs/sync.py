@@ -1,0 +1,58 @@
+"""sync: profile, daily account metrics, posts and Spark Ads into daily snapshots."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import AdsAccount
+from app.models.connection import STATUS_ACTIVE
+from app.services import connections, sync
+from app.services.leases import acquire_lease, release_lease
+from app.tiktok import get_client
+from jobs import job
+from jobs.result import JobResult
+
+# Long enough for one connection's full sync; a dead instance's claim expires after it.
+CLAIM_TTL = timedelta(minutes=10)
+
+
+@job("sync", schedule={"trigger": "interval", "minutes": 15},
+     description="profile stats, posts, per-post metrics and Spark Ads, idempotently")
+def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
+    result = JobResult("sync")
+    client, keyring = get_client(current_app), connections.get_keyring(current_app)
+    due = db.session.scalars(sync.due_connections(now).limit(limit)).all()
+    db.session.commit()
+    for connection_id in due:
+        owner = acquire_lease("sync", f"connection:{connection_id}", now=now, ttl=CLAIM_TTL)
+        if owner is None:
+            result.add("claimed_elsewhere")
+            continue
+        try:
+            outcome = sync.sync_connection(connection_id, client=client, keyring=keyring, now=now)
+            result.add(outcome.status)
+        except Exception as e:
+            db.session.rollback()
+            result.add("error")
+            result.errors.append(f"connection {connection_id}: {type(e).__name__}")
+        finally:
+            release_lease("sync", f"connection:{connection_id}", owner)
+    ads = db.session.scalars(sa.select(AdsAccount.id).where(
+        AdsAccount.status == STATUS_ACTIVE,
+        sa.or_(AdsAccount.last_synced_at.is_(None), AdsAccount.last_synced_at <= now - sync.SYNC_INTERVAL))).all()
+    db.session.commit()
+    for ads_id in ads:
+        owner = acquire_lease("sync", f"ads:{ads_id}", now=now, ttl=CLAIM_TTL)
+        if owner is None:
+            continue
+        try:
+            result.add("ads_" + sync.sync_ads_account(ads_id, client=client, keyring=keyring, now=now).status)
+        except Exception as e:
+            db.session.rollback()
+            result.errors.append(f"ads account {ads_id}: {type(e).__name__}")
+        finally:
+            release_lease("sync", f"ads:{ads_id}", owner)
+    return result
