@@ -99,15 +99,18 @@ def register_database_hygiene(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import auth, errors, health, integrations, performance, public, reports, shell, tiktok_auth
+    from app.web import (auth, connection_sync, errors, health, integrations, performance, public, reports, shell,
+                         tiktok_auth)
 
-    for module in (auth, shell, integrations, performance, reports, health, public, tiktok_auth):
+    for module in (auth, shell, integrations, performance, reports, health, public, tiktok_auth, connection_sync):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 
-    from app.web import context
+    from app.web import connections, context, tiktok_webhook
 
     context.init_app(app)
+    app.register_blueprint(connections.bp)  # disconnect / delete-data actions
+    app.register_blueprint(tiktok_webhook.bp)  # TikTok's signed webhook (CSRF-exempt)
 
     if app.config["TIKTOK_SANDBOX"]:
         from app.sandbox_mount import mount_sandbox

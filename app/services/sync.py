@@ -99,7 +99,7 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
             attempt += 1
             if attempt > TRANSIENT_RETRIES:
                 return _record_failure(connection_id, now, f"TikTok did not answer properly ({type(e).__name__})")
-            sleep(min(2 ** attempt, 10))
+            sleep(min(_retry_base() * 2 ** attempt, 30))
         except tt_errors.ScopeMissing:
             return _record_failure(connection_id, now, "TikTok says a permission this sync needs was not granted")
         except tt_errors.TikTokError as e:
@@ -117,6 +117,13 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
     db.session.commit()
     log.info("synced connection=%s days=%d posts=%d", connection_id, days, posts)
     return SyncOutcome("synced", days=days, posts=posts)
+
+
+def _retry_base() -> float:
+    """Seconds before the first quick retry (tests set SYNC_RETRY_BASE_SECONDS=0)."""
+    from flask import current_app
+
+    return float(current_app.config.get("SYNC_RETRY_BASE_SECONDS", 1))
 
 
 def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *, now: datetime,
@@ -270,6 +277,12 @@ def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now:
     account.last_error = None
     db.session.commit()
     return SyncOutcome("synced", days=len({d for _, d in keys}), posts=len(item_ids))
+
+
+def request_sync(connection_id: int, *, now: datetime) -> None:
+    """Queue a sync now (after connect, or "Refresh now"): the row shows it as syncing."""
+    db.session.execute(sa.update(TikTokConnection).where(TikTokConnection.id == connection_id)
+                       .values(sync_requested_at=now, next_sync_at=now))
 
 
 def due_connections(now: datetime) -> sa.Select:

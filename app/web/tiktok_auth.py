@@ -10,6 +10,7 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.services import access, connections
 from app.tiktok import get_client
+from jobs.scheduler import wake
 
 bp = Blueprint("tiktok_auth", __name__)
 
@@ -56,6 +57,7 @@ def callback():
         return _no_referrer(render_template("tiktok/connect_failed.html", message=message),
                             getattr(e, "status", 400))
     db.session.commit()
+    wake(current_app, "sync")  # the first sync runs at once when a scheduler serves this process
     return _no_referrer(redirect(url_for("performance.dashboard", workspace=conn.workspace_id, account=conn.id,
                                          connected=conn.username), 302))
 

@@ -1,0 +1,54 @@
+"""'Refresh now' on a connected account, and the row that polls itself while syncing."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, redirect, url_for
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.services import access, connections, sync, token_refresh
+from app.tiktok import get_client
+from app.web.htmx import is_fragment_request, partial_response
+from jobs.scheduler import wake
+
+bp = Blueprint("connection_sync", __name__)
+ROW = "integrations/_connection_row.html"
+
+
+@bp.post("/connections/<int:connection_id>/refresh")
+@login_required
+def refresh(connection_id: int):
+    conn = access.connection_or_404(current_user, connection_id)
+    if conn.status != "active":
+        return partial_response(ROW, c=conn, notify=("error", "Reconnect this account first; there is no access to refresh."))
+    now = datetime.now(timezone.utc)
+    client, keyring = get_client(current_app), connections.get_keyring(current_app)
+    outcome = token_refresh.refresh_connection(conn.id, client=client, keyring=keyring, now=now)
+    sync.request_sync(conn.id, now=now)
+    db.session.commit()
+    if not wake(current_app, "sync"):  # no scheduler in this process: sync right here
+        sync.sync_connection(conn.id, client=client, keyring=keyring, now=now)
+    conn = access.connection_or_404(current_user, connection_id)
+    level, message = _message(conn, outcome)
+    return partial_response(ROW, c=conn, notify=(level, message))
+
+
+@bp.get("/connections/<int:connection_id>/row")
+@login_required
+def row(connection_id: int):
+    conn = access.connection_or_404(current_user, connection_id)
+    if not is_fragment_request():
+        return redirect(url_for("integrations.index", workspace=conn.workspace_id) + f"#connection-{conn.id}")
+    return partial_response(ROW, c=conn)
+
+
+def _message(conn, outcome: token_refresh.Outcome) -> tuple[str, str]:
+    if conn.status == "needs_reconnect":
+        return "error", f"TikTok no longer accepts our access to @{conn.username}. Reconnect it to resume syncing."
+    if conn.is_syncing:
+        return "info", f"@{conn.username} is syncing now."
+    if conn.last_error:
+        return "error", f"@{conn.username}: {conn.last_error}"
+    token = "Token refreshed. " if outcome is token_refresh.Outcome.REFRESHED else ""
+    return "success", f"{token}@{conn.username} is up to date."
