@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -353,6 +354,12 @@ def build_dashboard(connection: TikTokConnection, workspace: Workspace, params: 
 
 
 # ------------------------------------------------------------------ CSV export
+
+
+def export_filename(connection: TikTokConnection, params: TableParams) -> str:
+    """brassorbit3-posts-30d.csv; only [A-Za-z0-9._-] from the username (header-safe)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", connection.username or "") or "account"
+    return f"{name}-posts-{params.range_days}d.csv"
 
 
 def csv_safe(value) -> str:

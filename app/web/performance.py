@@ -6,8 +6,6 @@ page when opened directly (render_page_or_partial).
 """
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
@@ -20,9 +18,9 @@ from app.web.htmx import is_fragment_request, render_page_or_partial
 bp = Blueprint("performance", __name__)
 
 
-def _selection() -> tuple[Workspace | None, list[TikTokConnection], TikTokConnection | None]:
+def _selection(*, required: bool = False) -> tuple[Workspace | None, list[TikTokConnection], TikTokConnection | None]:
     """The current workspace, its accounts this user may see, and the one asked for
-    (`?account=`, else the one just connected, else the first)."""
+    (`?account=`, else the one just connected, else the first; 404 if `required` and none)."""
     ws = current_workspace()
     connections = access.visible_connections(current_user, ws) if ws else []
     account_id = request.args.get("account", type=int)
@@ -33,7 +31,10 @@ def _selection() -> tuple[Workspace | None, list[TikTokConnection], TikTokConnec
         return ws, connections, selected
     connected = request.args.get("connected", "")
     chosen = next((c for c in connections if connected and c.username == connected), None)
-    return ws, connections, chosen or next(iter(connections), None)
+    chosen = chosen or next(iter(connections), None)
+    if required and chosen is None:
+        raise NotFound()
+    return ws, connections, chosen
 
 
 def _page(ws, connections, selected, *, include_summary: bool = True):
@@ -57,9 +58,7 @@ def dashboard_page():
 @bp.get("/performance/posts")
 @login_required
 def posts():
-    ws, connections, selected = _selection()
-    if selected is None:
-        raise NotFound()
+    ws, connections, selected = _selection(required=True)
     context = _page(ws, connections, selected, include_summary=not is_fragment_request())
     return render_page_or_partial("performance/index.html", "performance/_posts_table.html", **context)
 
@@ -67,11 +66,9 @@ def posts():
 @bp.get("/performance/export.csv")
 @login_required
 def export_csv():
-    ws, _, selected = _selection()
-    if selected is None:
-        raise NotFound()
-    rows = dashboard.export_rows(selected, ws, dashboard.parse_table_params(request.args), now=utcnow())
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", selected.username or "account")
+    ws, _, selected = _selection(required=True)
+    params = dashboard.parse_table_params(request.args)
+    rows = dashboard.export_rows(selected, ws, params, now=utcnow())
     return Response(dashboard.posts_csv(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}-posts-{dashboard.parse_range(request.args.get("range"))}d.csv"',
+        "Content-Disposition": f'attachment; filename="{dashboard.export_filename(selected, params)}"',
     })

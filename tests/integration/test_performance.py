@@ -23,6 +23,16 @@ def seeded(people):
     return conn
 
 
+@pytest.fixture
+def twenty_five(client, people):
+    """An account with 25 posts (two table pages), the admin signed in."""
+    conn = make_connection(people.workspace, people.admin)
+    seed_performance(conn, tz=TZ, posts=25)
+    db.session.commit()
+    login(client, people.admin)
+    return conn
+
+
 def text_of(resp) -> str:
     return resp.get_data(as_text=True)
 
@@ -184,11 +194,8 @@ def test_posts_url_opened_directly_renders_the_whole_page(client, people, seeded
     ("views", "desc", "Post number 24"), ("caption", "asc", "Post number 0"),
     ("engagement", "desc", None), ("watch_through", "desc", None),
 ])
-def test_every_column_sorts(client, people, sort, direction, first):
-    conn = make_connection(people.workspace, people.admin)
-    seed_performance(conn, tz=TZ, posts=25)
-    db.session.commit()
-    login(client, people.admin)
+def test_every_column_sorts(client, twenty_five, sort, direction, first):
+    conn = twenty_five
     html = text_of(client.hx("get", f"/performance/posts?account={conn.id}&sort={sort}&dir={direction}"))
     captions = table_captions(html)
     assert len(captions) == 20 and f'aria-sort="{"descending" if direction == "desc" else "ascending"}"' in html
@@ -198,11 +205,8 @@ def test_every_column_sorts(client, people, sort, direction, first):
         assert html.count(">50.0%<") == 13
 
 
-def test_paging_moves_through_the_posts(client, people):
-    conn = make_connection(people.workspace, people.admin)
-    seed_performance(conn, tz=TZ, posts=25)
-    db.session.commit()
-    login(client, people.admin)
+def test_paging_moves_through_the_posts(client, twenty_five):
+    conn = twenty_five
     page2 = text_of(client.hx("get", f"/performance/posts?account={conn.id}&page=2"))
     assert table_captions(page2) == [f"Post number {k}" for k in range(20, 25)]
     assert "21–25 of 25" in page2 and "Page 2 of 2" in page2 and 'rel="prev"' in page2 and 'rel="next"' not in page2
@@ -222,11 +226,8 @@ def test_garbage_parameters_give_a_valid_table_never_a_500(client, people, seede
     assert 'id="posts-table"' in html and "Page 1 of 1" in html
 
 
-def test_huge_page_is_clamped_to_the_last(client, people):
-    conn = make_connection(people.workspace, people.admin)
-    seed_performance(conn, tz=TZ, posts=25)
-    db.session.commit()
-    login(client, people.admin)
+def test_huge_page_is_clamped_to_the_last(client, twenty_five):
+    conn = twenty_five
     html = text_of(client.hx("get", f"/performance/posts?account={conn.id}&page=1000000000"))
     assert "Page 2 of 2" in html and len(table_captions(html)) == 5
 
