@@ -24,6 +24,9 @@ AD_FIELDS = dict.fromkeys(
 )
 DEFAULT_AD_FIELDS = ["advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name", "identity_type",
                      "identity_id", "tiktok_item_id", "operation_status", "create_time"]
+ADVERTISER_FIELDS = dict.fromkeys(
+    ["advertiser_id", "name", "currency", "timezone", "display_timezone", "status", "company"], ""
+)
 REPORT_METRICS = dict.fromkeys(
     [
         "spend", "impressions", "clicks", "ctr", "cpm", "cpc", "reach", "frequency", "video_play_actions",
@@ -121,20 +124,22 @@ def advertiser_info():
     ids = json_param("advertiser_ids")
     if not ids:
         raise SandboxError(INVALID_PARAMS, "invalid params: advertiser_ids is required.")
+    # Like TikTok, `fields` picks the keys of each entry; without it, all of them come back.
+    fields = json_param("fields", list(ADVERTISER_FIELDS))
+    check_fields(fields, ADVERTISER_FIELDS, [""])
     out = []
     for advertiser_id in ids:
         acct = _advertiser(grant, advertiser_id)
-        out.append(
-            {
-                "advertiser_id": acct.advertiser_id,
-                "name": acct.advertiser_name,
-                "currency": acct.currency,
-                "timezone": "Etc/GMT",
-                "display_timezone": "Etc/GMT",
-                "status": "STATUS_ENABLE",
-                "company": f"{acct.display_name} Ltd.",
-            }
-        )
+        values = {
+            "advertiser_id": acct.advertiser_id,
+            "name": acct.advertiser_name,
+            "currency": acct.currency,
+            "timezone": "Etc/GMT",
+            "display_timezone": "Etc/GMT",
+            "status": "STATUS_ENABLE",
+            "company": f"{acct.display_name} Ltd.",
+        }
+        out.append({f: values[f] for f in fields})
     return ok({"list": out})
 
 
