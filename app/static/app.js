@@ -7,7 +7,7 @@
     if (!box || !message) return;
     var el = document.createElement("p");
     el.className = "toast toast-" + (level || "info");
-    el.setAttribute("role", level === "error" ? "alert" : "status");
+    if (level === "error") el.setAttribute("role", "alert"); // the container is already a polite live region
     el.textContent = message; // text, never HTML
     box.appendChild(el);
     setTimeout(function () { el.remove(); }, 6000);
