@@ -1,0 +1,77 @@
+"""Each fault kind maps to its typed error, on requests-mock and on the sandbox's fault injection.
+
+Mock leg: the fault response is registered for one call. Sandbox leg: ``inject_fault(count=1)``.
+Either way the call after a transient fault succeeds again, so a fault never leaks into the next call.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.tiktok import BadResponse, InvalidGrant, RateLimited, TokenInvalid, TokenSet, Unavailable
+
+PROFILE, VIDEOS, REFRESH = "business/get/", "business/video/list/", "tt_user/oauth2/refresh_token/"
+
+
+def call(client, endpoint, tokens):
+    if endpoint == PROFILE:
+        return client.get_business_profile(tokens.access_token, tokens.open_id)
+    if endpoint == VIDEOS:
+        return client.list_videos(tokens.access_token, tokens.open_id)
+    raise AssertionError(endpoint)
+
+
+@pytest.mark.parametrize(
+    "kind, endpoint, error, http_status",
+    [
+        pytest.param("rate_limit", PROFILE, RateLimited, 200, id="rate_limit-40100-in-http-200"),
+        pytest.param("http_429", PROFILE, RateLimited, 429, id="http_429"),
+        pytest.param("http_500", PROFILE, Unavailable, 500, id="http_500"),
+        pytest.param("http_503", VIDEOS, Unavailable, 503, id="http_503-html"),
+        pytest.param("malformed_json", VIDEOS, BadResponse, 200, id="malformed_json"),
+    ],
+)
+def test_transient_fault_maps_to_its_typed_error_and_the_next_call_succeeds(tiktok, kind, endpoint, error,
+                                                                          http_status):
+    tokens = tiktok.connect()
+    tiktok.inject(endpoint, kind)
+    with pytest.raises(error) as caught:
+        call(tiktok.client, endpoint, tokens)
+    assert type(caught.value) is error
+    assert caught.value.http_status == http_status
+    assert caught.value.retryable is (error is not BadResponse)
+    if error is RateLimited:
+        assert caught.value.retry_after > 0
+    if kind == "rate_limit":
+        assert caught.value.code == 40100
+    call(tiktok.client, endpoint, tokens)  # the fault was spent on one call
+
+
+def test_timeout_maps_to_unavailable_within_the_clients_read_timeout(tiktok):
+    client = tiktok.new_client(timeout=(1, 0.5))
+    tokens = tiktok.connect(client)
+    tiktok.inject(PROFILE, "timeout", delay=2.0)  # the sandbox holds the answer 2 s; requests-mock raises
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        client.get_business_profile(tokens.access_token, tokens.open_id)
+    assert time.monotonic() - started < 1.5, "the client waited for the server instead of its timeout"
+    assert caught.value.retryable and caught.value.http_status is None
+    client.get_business_profile(tokens.access_token, tokens.open_id)
+
+
+def test_revoked_token_fault_maps_to_token_invalid(tiktok):
+    tokens = tiktok.connect()
+    tiktok.inject(PROFILE, "revoked_token")
+    with pytest.raises(TokenInvalid) as caught:
+        tiktok.client.get_business_profile(tokens.access_token, tokens.open_id)
+    assert type(caught.value) is TokenInvalid and not caught.value.retryable
+
+
+def test_invalid_grant_on_refresh_maps_to_invalid_grant_and_leaves_the_token_alone(tiktok):
+    tokens = tiktok.connect()
+    tiktok.inject(REFRESH, "invalid_grant")
+    with pytest.raises(InvalidGrant) as caught:
+        tiktok.client.refresh(tokens.refresh_token)
+    assert type(caught.value) is InvalidGrant and not caught.value.retryable
+    assert isinstance(tiktok.track(tiktok.client.refresh(tokens.refresh_token)), TokenSet)
