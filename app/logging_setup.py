@@ -40,6 +40,32 @@ class UTCFormatter(logging.Formatter):
     converter = time.gmtime
 
 
+def log_requests(app: Flask) -> None:
+    """One line per request: method, path (no query string: it may carry a code), status,
+    duration, user and a request id that is also sent back as X-Request-Id."""
+    import uuid
+
+    from flask import g, request
+    from flask_login import current_user
+
+    access = logging.getLogger("app.request")
+
+    @app.before_request
+    def _start():
+        g.request_started = time.monotonic()
+        g.request_id = (request.headers.get("X-Request-Id") or uuid.uuid4().hex)[:64]
+
+    @app.after_request
+    def _log(response):
+        started = g.get("request_started")
+        if started is not None and not request.path.startswith("/static/"):
+            user = getattr(current_user, "id", None) if current_user else None
+            access.info("request id=%s %s %s status=%s ms=%.1f user=%s", g.request_id, request.method,
+                        request.path, response.status_code, (time.monotonic() - started) * 1000, user)
+        response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
+        return response
+
+
 def configure(app: Flask) -> None:
     root = logging.getLogger()
     if not any(getattr(h, "_logic_target", False) for h in root.handlers):
@@ -55,3 +81,4 @@ def configure(app: Flask) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    log_requests(app)
