@@ -85,3 +85,69 @@ def seed_performance(conn, *, days: int = 40, posts: int = 10, tz: str = "UTC", 
     conn.last_synced_at = now
     db.session.flush()
     return today
+
+
+def make_connected(app, workspace, owner, *, access: str = "act.LIVE-ACCESS", refresh: str = "rft.LIVE-REFRESH",
+                   **fields) -> TikTokConnection:
+    """A connection holding real sealed tokens (as after the connect flow)."""
+    from app.services.connections import get_keyring, seal_tokens
+    from app.tiktok.types import TokenSet
+
+    conn = make_connection(workspace, owner, **fields)
+    tokens = TokenSet(access_token=access, refresh_token=refresh, open_id=conn.open_id,
+                      scopes=tuple(conn.scopes), expires_in=86400, refresh_expires_in=31536000)
+    seal_tokens(conn, tokens, keyring=get_keyring(app), now=datetime.now(timezone.utc))
+    db.session.flush()
+    return conn
+
+
+def seed_account_data(conn, *, posts: int = 3, days: int = 3, metrics_per_post: int = 2, spark: bool = True,
+                      report=None) -> dict:
+    """Rows in every table that holds a connection's data: posts with daily metrics,
+    snapshots, Spark Ads rows (one linked by post, one only by item id), a report link
+    and audit events. Returns the row counts per table."""
+    from datetime import date
+    from decimal import Decimal
+
+    from app.models import (AccountSnapshot, AdsAccount, AuditEvent, Post, PostMetric, Report, ReportConnection,
+                            SparkAdMetric)
+
+    now = datetime.now(timezone.utc)
+    today = date(2026, 5, 25)
+    post_rows = []
+    for k in range(posts):
+        p = Post(connection_id=conn.id, item_id=f"item-{conn.id}-{k}", caption=f"canary caption {conn.username} {k}",
+                 create_time=now - timedelta(days=k), views=100 + k)
+        db.session.add(p)
+        post_rows.append(p)
+    db.session.flush()
+    for p in post_rows:
+        for d in range(metrics_per_post):
+            db.session.add(PostMetric(post_id=p.id, day=today - timedelta(days=d), views=10 * d))
+    for d in range(days):
+        db.session.add(AccountSnapshot(connection_id=conn.id, day=today - timedelta(days=d), followers_count=1000 + d))
+    spark_rows = 0
+    if spark:
+        ads = AdsAccount(workspace_id=conn.workspace_id, advertiser_id=f"adv-{conn.id}")
+        db.session.add(ads)
+        db.session.flush()
+        db.session.add(SparkAdMetric(ads_account_id=ads.id, post_id=post_rows[0].id, ad_id=f"ad-{conn.id}-a",
+                                     tiktok_item_id=post_rows[0].item_id, day=today, impressions=5,
+                                     spend=Decimal("1.00")))
+        db.session.add(SparkAdMetric(ads_account_id=ads.id, post_id=None, ad_id=f"ad-{conn.id}-b",
+                                     tiktok_item_id=post_rows[-1].item_id, day=today, impressions=7))
+        spark_rows = 2
+    if report is None:
+        report = Report(workspace_id=conn.workspace_id, iso_week=f"2026-W{conn.id % 50 + 1:02d}",
+                        week_start=today - timedelta(days=7), week_end=today - timedelta(days=1),
+                        figures={"views": 1234, "accounts": [{"connection_id": conn.id, "username": conn.username}],
+                                 "top_posts": [{"item_id": post_rows[0].item_id, "caption": "hi",
+                                                "account": f"@{conn.username}"}]})
+        db.session.add(report)
+        db.session.flush()
+    db.session.add(ReportConnection(report_id=report.id, connection_id=conn.id))
+    db.session.add(AuditEvent(event="connect.succeeded", workspace_id=conn.workspace_id, connection_id=conn.id,
+                              detail={"username": conn.username, "scopes": 3}))
+    db.session.flush()
+    return {"posts": posts, "post_metrics": posts * metrics_per_post, "account_snapshots": days,
+            "spark_ad_metrics": spark_rows, "report_connections": 1, "audit": 1, "report": report}

@@ -11,7 +11,8 @@ from tests.factories import make_connection
 
 PUBLIC = {
     "auth.login", "health.healthz", "public.privacy", "public.terms", "public.security",
-    "public.data_deletion", "static",
+    "public.data_deletion", "public.data_deletion_status", "public.data_deletion_verify", "static",
+    "tiktok_webhook.webhook",  # signature-checked instead of signed in (tests/integration/test_webhook.py)
     "tiktok_auth.callback",  # checks its own state/session binding (tests/integration/test_connect.py)
 }
 # Signed-in pages that show only the user's own workspaces (no id in the URL).
@@ -30,7 +31,7 @@ SCOPED = {
     "connection_sync.row": [lambda o: f"/connections/{o['conn'].id}/row"],
 }
 # Routes that change state but are called by TikTok, not a browser: signature-checked instead.
-CSRF_EXEMPT: set[str] = {"tiktok_auth.webhook"}
+CSRF_EXEMPT: set[str] = {"tiktok_webhook.webhook"}
 
 
 def _app_rules(app):
@@ -97,6 +98,8 @@ def test_lists_show_only_own_workspace(client, people):
 SCOPED_POSTS = {
     "tiktok_auth.connect": lambda o: ("/tiktok/auth/connect", {"workspace_id": o["ws"].id}),
     "connection_sync.refresh": lambda o: (f"/connections/{o['conn'].id}/refresh", {}),
+    "connections.disconnect_account": lambda o: (f"/connections/{o['conn'].id}/disconnect", {}),
+    "connections.request_deletion": lambda o: (f"/connections/{o['conn'].id}/deletion", {}),
 }
 
 

@@ -1,0 +1,64 @@
+"""revoke-retry: revocations TikTok has not confirmed yet (it was down or erroring when
+the account was disconnected). Each due connection is claimed (FOR UPDATE SKIP LOCKED
+on PostgreSQL for the pick, then a per-connection lease), re-checked, and revoked;
+success or "token already invalid" destroys the sealed token, a failure backs off
+(10 min × 2^(n-1), at most 6 h). One transaction per connection."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import TikTokConnection
+from app.services import disconnect
+from app.services.connections import get_keyring
+from app.tiktok import get_client
+from jobs import job
+from jobs.claims import acquire_lease, lock_rows, release_lease
+from jobs.result import JobResult
+
+log = logging.getLogger("jobs.revoke_retry")
+
+NAME = "revoke-retry"
+LEASE_TTL = timedelta(minutes=5)
+
+
+def _due(now: datetime):
+    return (TikTokConnection.revoke_pending.is_(True), TikTokConnection.next_revoke_at.is_not(None),
+            TikTokConnection.next_revoke_at <= now)
+
+
+@job(NAME, schedule={"trigger": "interval", "minutes": 10},
+     description="Retry revoking tokens at TikTok that it has not confirmed yet")
+def run(*, now: datetime | None = None, limit: int = 100, **opts) -> JobResult:
+    now = now or datetime.now(timezone.utc)
+    result = JobResult(NAME)
+    app = current_app._get_current_object()
+    client, keyring = get_client(app), get_keyring(app)
+    ids = list(db.session.scalars(lock_rows(
+        sa.select(TikTokConnection.id).where(*_due(now)).order_by(TikTokConnection.next_revoke_at).limit(limit))))
+    db.session.commit()
+    for conn_id in ids:
+        owner = acquire_lease(NAME, str(conn_id), now=now, ttl=LEASE_TTL)
+        if owner is None:
+            result.add("busy")
+            continue
+        try:
+            conn = db.session.scalar(sa.select(TikTokConnection).where(TikTokConnection.id == conn_id, *_due(now))
+                                     .execution_options(populate_existing=True))
+            if conn is None:  # confirmed meanwhile (webhook, another instance) or reconnected
+                result.add("skipped")
+                continue
+            outcome = disconnect.try_revoke(conn, client=client, keyring=keyring, now=now)
+            db.session.commit()
+            result.add(outcome.result)
+        except Exception as e:  # keep going past one bad connection
+            db.session.rollback()
+            log.exception("revoke-retry failed connection=%s", conn_id)
+            result.errors.append(f"connection {conn_id}: {type(e).__name__}")
+        finally:
+            release_lease(NAME, str(conn_id), owner)
+    return result
