@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -55,30 +56,38 @@ def _send(conn: TikTokConnection, template: str, subject: str, out: mail.Outboun
     return ok
 
 
+def _due(now: datetime) -> list[tuple[str, sa.Select, str, str, Callable[[TikTokConnection], None]]]:
+    """(counter, which connections, template, subject, what marks it done) per kind of notice."""
+    C = TikTokConnection
+
+    def alerted(c): c.reconnect_alerted_at = now  # noqa: E704
+    def recovered(c): c.reconnect_alerted_at = None  # noqa: E704
+    def reminded(c): c.expiry_reminded_at = now  # noqa: E704
+
+    return [
+        ("reconnect_alerts",
+         sa.select(C).where(C.status == STATUS_NEEDS_RECONNECT, C.reconnect_alerted_at.is_(None)),
+         "reconnect_needed", "Action needed: reconnect @{} to Logic Target", alerted),
+        ("recovered",
+         sa.select(C).where(C.status == STATUS_ACTIVE, C.reconnect_alerted_at.is_not(None)),
+         "reconnect_recovered", "@{} is syncing again", recovered),
+        ("expiry_reminders",
+         sa.select(C).where(C.status == STATUS_ACTIVE, C.expiry_reminded_at.is_(None),
+                            C.refresh_expires_at.is_not(None), C.refresh_expires_at <= now + EXPIRY_REMINDER_WINDOW),
+         "expiry_reminder", "Reconnect @{} before its TikTok access expires", reminded),
+    ]
+
+
 def send_due_notices(*, now: datetime) -> dict[str, int]:
     """Send what is due; a notice whose mail failed is tried again next run."""
-    counts = {"reconnect_alerts": 0, "recovered": 0, "expiry_reminders": 0}
+    counts: dict[str, int] = {}
     with mail.Outbound() as out:
-        for conn in db.session.scalars(sa.select(TikTokConnection).where(
-                TikTokConnection.status == STATUS_NEEDS_RECONNECT, TikTokConnection.reconnect_alerted_at.is_(None))):
-            if _send(conn, "reconnect_needed", f"Action needed: reconnect @{conn.username} to Logic Target", out):
-                conn.reconnect_alerted_at = now
-                audit.record("notice.reconnect_needed", workspace_id=conn.workspace_id, connection_id=conn.id)
-                counts["reconnect_alerts"] += 1
-            db.session.commit()
-        for conn in db.session.scalars(sa.select(TikTokConnection).where(
-                TikTokConnection.status == STATUS_ACTIVE, TikTokConnection.reconnect_alerted_at.is_not(None))):
-            if _send(conn, "reconnect_recovered", f"@{conn.username} is syncing again", out):
-                conn.reconnect_alerted_at = None
-                audit.record("notice.recovered", workspace_id=conn.workspace_id, connection_id=conn.id)
-                counts["recovered"] += 1
-            db.session.commit()
-        for conn in db.session.scalars(sa.select(TikTokConnection).where(
-                TikTokConnection.status == STATUS_ACTIVE, TikTokConnection.expiry_reminded_at.is_(None),
-                TikTokConnection.refresh_expires_at.is_not(None),
-                TikTokConnection.refresh_expires_at <= now + EXPIRY_REMINDER_WINDOW)):
-            if _send(conn, "expiry_reminder", f"Reconnect @{conn.username} before its TikTok access expires", out):
-                conn.expiry_reminded_at = now
-                counts["expiry_reminders"] += 1
-            db.session.commit()
+        for counter, query, template, subject, mark_done in _due(now):
+            counts[counter] = 0
+            for conn in db.session.scalars(query).all():
+                if _send(conn, template, subject.format(conn.username), out):
+                    mark_done(conn)
+                    audit.record(f"notice.{template}", workspace_id=conn.workspace_id, connection_id=conn.id)
+                    counts[counter] += 1
+                db.session.commit()
     return counts
