@@ -1,0 +1,81 @@
+"""sync against the sandbox's fault injection: each fault leaves earlier data intact,
+records the error, and the next run recovers."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AccountSnapshot, Post, TikTokConnection
+from jobs.runner import run_job
+from tests.e2e.helpers import connect_account, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def snapshot_of_data():
+    rows = db.session.execute(sa.select(AccountSnapshot.day, AccountSnapshot.followers_count,
+                                        AccountSnapshot.video_views).order_by(AccountSnapshot.day)).all()
+    posts = db.session.execute(sa.select(Post.item_id, Post.views).order_by(Post.item_id)).all()
+    return rows, posts
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("rate_limit", "rate_limited"),     # 40100 in an HTTP 200 body
+    ("http_429", "rate_limited"),
+    ("http_500", "failed"),
+    ("http_503", "failed"),             # an HTML error page
+    ("timeout", "failed"),
+    ("malformed_json", "failed"),
+])
+def test_fault_keeps_data_and_next_run_recovers(live_server, kind, expected):
+    app = live_server.app
+    app.config.update(TIKTOK_HTTP_TIMEOUT=1, SYNC_RETRY_BASE_SECONDS=0)
+    app.extensions.pop("tiktok", None)  # rebuild the client with the short timeout
+    s, ws_id = sign_in(live_server)
+    connect_account(live_server, s, ws_id)
+    now = datetime.now(timezone.utc)
+    assert run_job(app, "sync", now=now).counts["synced"] == 1
+    with app.app_context():
+        before = snapshot_of_data()
+        assert before[0] and before[1]
+    state = app.extensions["tiktok_sandbox"].sandbox_state
+    # enough faults to outlast the quick retries inside one run
+    state.inject_fault(endpoint="business/video/list/", kind=kind, count=3, delay=2, retry_after=30)
+    later = now + timedelta(minutes=20)
+    result = run_job(app, "sync", now=later)
+    assert result.counts[expected] == 1, result
+    with app.app_context():
+        conn = db.session.scalar(sa.select(TikTokConnection))
+        assert conn.status == "active" and conn.last_error
+        assert snapshot_of_data() == before  # nothing written from a failed run
+        if expected == "rate_limited":
+            assert conn.next_sync_at >= later + timedelta(seconds=30)
+    state.clear_faults()
+    recovered = run_job(app, "sync", now=later + timedelta(hours=1))
+    assert recovered.counts["synced"] == 1, recovered
+    with app.app_context():
+        assert db.session.scalar(sa.select(TikTokConnection.last_error)) is None
+
+
+def test_revoked_token_asks_for_reconnect_and_reconnect_recovers(live_server):
+    app = live_server.app
+    s, ws_id = sign_in(live_server)
+    connect_account(live_server, s, ws_id)
+    now = datetime.now(timezone.utc)
+    run_job(app, "sync", now=now)
+    with app.app_context():
+        before = snapshot_of_data()
+    app.extensions["tiktok_sandbox"].sandbox_state.inject_fault(endpoint="business/get/", kind="revoked_token")
+    result = run_job(app, "sync", now=now + timedelta(minutes=20))
+    assert result.counts["needs_reconnect"] == 1, result
+    with app.app_context():
+        assert db.session.scalar(sa.select(TikTokConnection.status)) == "needs_reconnect"
+        assert snapshot_of_data() == before
+    page = s.get(live_server.url + "/settings/integrations").text
+    assert "Needs reconnect" in page and ">Reconnect</button>" in page
+    connect_account(live_server, s, ws_id)  # the same account again: same row, history kept
+    assert run_job(app, "sync", now=now + timedelta(hours=1)).counts["synced"] == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TikTokConnection)) == 1
+        assert db.session.scalar(sa.select(TikTokConnection.status)) == "active"
