@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from werkzeug.exceptions import Forbidden, NotFound
 
 from app.extensions import db
-from app.models import Membership, TikTokConnection, User, Workspace
+from app.models import AdsAccount, Membership, TikTokConnection, User, Workspace
+from app.models.connection import STATUS_DISCONNECTED
 from app.models.workspace import ROLE_AGENCY, ROLE_CLIENT_ADMIN, ROLE_CREATOR
 
 
@@ -75,3 +76,13 @@ def connection_or_404(user: User, connection_id: int) -> TikTokConnection:
     if role is None or (role == ROLE_CREATOR and conn.owner_user_id != user.id):
         raise NotFound()
     return conn
+
+
+def visible_ads_accounts(user: User, workspace: Workspace) -> list[AdsAccount]:
+    """The workspace's linked TikTok Ads advertisers, for its admins only (they link them and
+    manage ad spend; creators see Spark Ads figures on the dashboard, not the accounts)."""
+    if not can_manage(user, workspace.id):
+        return []
+    q = sa.select(AdsAccount).where(AdsAccount.workspace_id == workspace.id,
+                                    AdsAccount.status != STATUS_DISCONNECTED)
+    return list(db.session.scalars(q.order_by(AdsAccount.connected_at, AdsAccount.id)))

@@ -14,24 +14,32 @@ Connect flow:
    `verify_pending` checks it belongs to this session and user and is fresh.
 3. `finish_connect` exchanges the code with the verifier, fetches the profile, and
    upserts the connection with sealed tokens; the first sync is queued.
+
+Ads link (Marketing API, no PKCE): `begin_connect(provider=PROVIDER_ADS)` and the
+same take/verify helpers, then `finish_ads_link` links the one advertiser the token
+covers, or keeps the token sealed in a short-lived "choose advertiser" transaction
+(`PROVIDER_ADS_CHOICE`) until `choose_advertiser` picks one of those TikTok returned.
+
+`rotate_keys` re-seals every stored secret under the primary key (`flask keys rotate`).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Callable, Mapping
 
 import sqlalchemy as sa
 from flask import Flask
 
-from app.crypto import CryptoError, keyring_from_config, open_sealed, seal
+from app.crypto import CryptoError, DecryptError, blob_kid, keyring_from_config, open_sealed, rewrap, seal
 from app.extensions import db
-from app.models import OAuthTransaction, TikTokConnection, User, Workspace
+from app.models import AdsAccount, OAuthTransaction, TikTokConnection, User, Workspace
 from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
-from app.services import audit
+from app.services import access, audit
 from app.tiktok import errors as tt_errors
 from app.tiktok import pkce
 from app.tiktok.client import TikTokClient, profile_fields_for
@@ -40,6 +48,8 @@ from app.tiktok.types import TokenSet
 log = logging.getLogger("app.connections")
 
 PROVIDER_ACCOUNTS = "tiktok-accounts"
+PROVIDER_ADS = "tiktok-ads"
+PROVIDER_ADS_CHOICE = "tiktok-ads-choice"  # an ads token waiting for "choose advertiser"
 TRANSACTION_TTL = timedelta(minutes=10)
 ACCESS = "access"
 REFRESH = "refresh"
@@ -69,16 +79,36 @@ class TikTokUnavailable(ConnectError):
     status = 502
 
 
+class NotAllowed(ConnectError):
+    status = 403
+    audit_event = "connect.not_allowed"
+
+
+class NotConfigured(ConnectError):
+    status = 503
+
+
 @dataclass(frozen=True)
 class PendingConnect:
     """What a consumed transaction told us (the verifier stays sealed until used)."""
 
     user_id: int
     workspace_id: int
-    verifier_sealed: bytes
+    verifier_sealed: bytes | None  # the PKCE verifier; the ads token for a choice; None for an ads start
     state_hash: str
     session_ref_hash: str
     expires_at: datetime
+    provider: str = PROVIDER_ACCOUNTS
+
+
+@dataclass(frozen=True)
+class AdsChoice:
+    """TikTok authorized several advertisers: the admin picks one. `reference` is what the
+    choose form posts back (only its hash is stored); the token waits sealed server-side."""
+
+    reference: str
+    workspace_id: int
+    advertisers: tuple[tuple[str, str], ...]  # (advertiser_id, name)
 
 
 # --------------------------------------------------------------------------- keys
@@ -130,27 +160,71 @@ def wipe_tokens(conn: TikTokConnection) -> None:
     conn.access_expires_at = None
 
 
+def _ads_token_aad(workspace_id: int, advertiser_id: str) -> bytes:
+    return f"tiktok-ads-token:{workspace_id}:{advertiser_id}:access".encode()
+
+
+def seal_ads_token(account: AdsAccount, token: str, *, keyring) -> None:
+    """Store an advertiser's long-term token on `account`, bound to its workspace and advertiser."""
+    if not token:
+        raise ValueError("refusing to store an empty token")
+    account.access_token_sealed = seal(token, aad=_ads_token_aad(account.workspace_id, account.advertiser_id),
+                                       keyring=keyring)
+
+
+def open_ads_token(account: AdsAccount, *, keyring) -> str:
+    """The advertiser's plaintext token. Raises CryptoError if tampered with or moved."""
+    if account.access_token_sealed is None:
+        raise LookupError(f"ads account {account.id} has no token")
+    return open_sealed(account.access_token_sealed,
+                       aad=_ads_token_aad(account.workspace_id, account.advertiser_id), keyring=keyring)
+
+
+def _pending_aad(provider: str, workspace_id: int, state_hash: str) -> bytes:
+    return f"oauth-pending:{provider}:{workspace_id}:{state_hash}".encode()
+
+
 # --------------------------------------------------------------------- connect flow
 
 
-def begin_connect(user: User, workspace: Workspace, *, session_ref: str, client: TikTokClient, keyring,
-                  now: datetime) -> str:
-    """Record a pending connect and return TikTok's authorize URL."""
+def _store_transaction(user_id: int, workspace_id: int, *, provider: str, session_ref: str,
+                       secret: str | None, keyring, now: datetime) -> str:
+    """Record a pending transaction (state hashed, `secret` sealed) and return its state."""
     state = pkce.new_state()
-    verifier = pkce.new_verifier()
     state_hash = _sha256(state)
     # Old transactions are useless after 10 minutes; clear them as we go.
     db.session.execute(sa.delete(OAuthTransaction).where(OAuthTransaction.expires_at < now))
     db.session.add(OAuthTransaction(
-        provider=PROVIDER_ACCOUNTS,
+        provider=provider,
         state_hash=state_hash,
         session_ref_hash=_sha256(session_ref),
-        verifier_sealed=seal(verifier, aad=f"oauth-verifier:{state_hash}".encode(), keyring=keyring),
-        user_id=user.id,
-        workspace_id=workspace.id,
+        verifier_sealed=(seal(secret, aad=_pending_aad(provider, workspace_id, state_hash), keyring=keyring)
+                         if secret else None),
+        user_id=user_id,
+        workspace_id=workspace_id,
         created_at=now,
         expires_at=now + TRANSACTION_TTL,
     ))
+    return state
+
+
+def begin_connect(user: User, workspace: Workspace, *, session_ref: str, client: TikTokClient, keyring,
+                  now: datetime, provider: str = PROVIDER_ACCOUNTS) -> str:
+    """Record a pending connect and return TikTok's authorize URL: Login Kit with PKCE for
+    accounts, the Marketing API's (no PKCE) for `PROVIDER_ADS`."""
+    if provider == PROVIDER_ADS:
+        state = _store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=None,
+                                   keyring=keyring, now=now)
+        try:
+            url = client.ads_authorize_url(state)
+        except tt_errors.ClientConfigError:
+            raise NotConfigured("Linking TikTok Ads accounts is not set up on this server yet (no Marketing API "
+                                "app). Nothing was linked.", reason="ads_not_configured") from None
+        audit.record("ads_link.started", actor_id=user.id, workspace_id=workspace.id)
+        return url
+    verifier = pkce.new_verifier()
+    state = _store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=verifier,
+                               keyring=keyring, now=now)
     audit.record("connect.started", actor_id=user.id, workspace_id=workspace.id)
     return client.authorize_url(state, pkce.challenge(verifier))
 
@@ -171,7 +245,7 @@ def take_transaction(state: str | None, *, provider: str = PROVIDER_ACCOUNTS) ->
     db.session.delete(txn)
     return PendingConnect(user_id=txn.user_id, workspace_id=txn.workspace_id, verifier_sealed=txn.verifier_sealed,
                           state_hash=txn.state_hash, session_ref_hash=txn.session_ref_hash,
-                          expires_at=txn.expires_at)
+                          expires_at=txn.expires_at, provider=txn.provider)
 
 
 def verify_pending(pending: PendingConnect, *, session_ref: str | None, user: User | None, now: datetime) -> None:
@@ -190,22 +264,12 @@ def verify_pending(pending: PendingConnect, *, session_ref: str | None, user: Us
 def finish_connect(pending: PendingConnect, args: Mapping[str, str], *, user: User, client: TikTokClient,
                    keyring, now: datetime) -> TikTokConnection:
     """Exchange the code, fetch the profile and upsert the connection."""
-    if args.get("error"):
-        raise AccessDenied("You cancelled on TikTok, so nothing was connected.", reason=args["error"][:64])
-    code = args.get("code") or args.get("auth_code")
-    if not code:
-        raise ConnectError("TikTok did not send an authorization code. Nothing was connected. Please try again.",
-                           reason="missing_code")
-    verifier = open_sealed(pending.verifier_sealed, aad=f"oauth-verifier:{pending.state_hash}".encode(),
-                           keyring=keyring)
+    code = _code_from(args, cancelled="nothing was connected", nothing="connected")
+    verifier = _open_pending(pending, keyring=keyring)
     try:
         tokens = client.exchange_code(code, verifier)
-    except (tt_errors.Unavailable, tt_errors.RateLimited, tt_errors.BadResponse) as e:
-        raise TikTokUnavailable("TikTok did not answer properly while we finished connecting. Nothing was "
-                                "connected. Please try again in a minute.", reason=type(e).__name__) from None
     except tt_errors.TikTokError as e:
-        raise ConnectError("TikTok refused to finish the connection (the authorization may have expired or been "
-                           "used). Nothing was connected. Please start again.", reason=type(e).__name__) from None
+        raise _tiktok_failure(e, doing="connecting", nothing="connected") from None
 
     conn = db.session.scalar(sa.select(TikTokConnection).where(
         TikTokConnection.workspace_id == pending.workspace_id, TikTokConnection.open_id == tokens.open_id))
@@ -251,12 +315,211 @@ def _apply_profile(conn: TikTokConnection, tokens: TokenSet, *, client: TikTokCl
     conn.last_error = None
 
 
+def _code_from(args: Mapping[str, str], *, cancelled: str, nothing: str) -> str:
+    """The authorization code of a callback (`code` or `auth_code`), or why there is none."""
+    if args.get("error"):
+        raise AccessDenied(f"You cancelled on TikTok, so {cancelled}.", reason=args["error"][:64])
+    code = args.get("code") or args.get("auth_code")
+    if not code:
+        raise ConnectError(f"TikTok did not send an authorization code. Nothing was {nothing}. Please try again.",
+                           reason="missing_code")
+    return code
+
+
+def _tiktok_failure(e: tt_errors.TikTokError, *, doing: str, nothing: str) -> ConnectError:
+    """What to tell the user when TikTok fails or refuses mid-flow (`nothing`: "connected", "linked")."""
+    if isinstance(e, (tt_errors.Unavailable, tt_errors.RateLimited, tt_errors.BadResponse)):
+        return TikTokUnavailable(f"TikTok did not answer properly while we finished {doing}. Nothing was "
+                                 f"{nothing}. Please try again in a minute.", reason=type(e).__name__)
+    return ConnectError(f"TikTok refused to finish {doing} (the authorization may have expired or been used). "
+                        f"Nothing was {nothing}. Please start again.", reason=type(e).__name__)
+
+
+def _open_pending(pending: PendingConnect, *, keyring) -> str:
+    if pending.verifier_sealed is None:
+        raise InvalidState("This sign-in is missing what we stored for it. Nothing was connected. "
+                           "Please start again from Integrations.", reason="nothing_sealed")
+    return open_sealed(pending.verifier_sealed,
+                       aad=_pending_aad(pending.provider, pending.workspace_id, pending.state_hash), keyring=keyring)
+
+
+# ------------------------------------------------------------------------- ads link
+
+
+def finish_ads_link(pending: PendingConnect, args: Mapping[str, str], *, user: User, session_ref: str,
+                    client: TikTokClient, keyring, now: datetime) -> AdsAccount | AdsChoice:
+    """Exchange the Marketing API auth code. One advertiser: link it. Several: keep the
+    token sealed in a "choose advertiser" transaction and return the choice to show."""
+    if not access.can_manage(user, pending.workspace_id):
+        raise NotAllowed("Only the workspace's admins can link a TikTok Ads account. Nothing was linked.",
+                         reason="not_admin")
+    code = _code_from(args, cancelled="no ads account was linked", nothing="linked")
+    try:
+        token = client.ads_exchange(code)
+    except tt_errors.TikTokError as e:
+        raise _tiktok_failure(e, doing="linking the ads account", nothing="linked") from None
+    advertiser_ids = tuple(dict.fromkeys(a for a in token.advertiser_ids if a))
+    if not advertiser_ids:
+        raise ConnectError("TikTok did not authorize any advertiser account. Nothing was linked. Please start "
+                           "again and pick at least one account.", reason="no_advertisers")
+    if len(advertiser_ids) == 1:
+        return _link_advertiser(pending.workspace_id, advertiser_ids[0], token.access_token, user=user,
+                                client=client, keyring=keyring, now=now)
+    payload = json.dumps({"token": token.access_token, "advertiser_ids": advertiser_ids})
+    reference = _store_transaction(user.id, pending.workspace_id, provider=PROVIDER_ADS_CHOICE,
+                                   session_ref=session_ref, secret=payload, keyring=keyring, now=now)
+    names = _advertiser_names(client, token.access_token)
+    return AdsChoice(reference=reference, workspace_id=pending.workspace_id,
+                     advertisers=tuple((a, names.get(a, "")) for a in advertiser_ids))
+
+
+def choose_advertiser(pending: PendingConnect, advertiser_id: str | None, *, user: User, client: TikTokClient,
+                      keyring, now: datetime) -> AdsAccount:
+    """Link the advertiser the admin chose; it must be one TikTok authorized for this token."""
+    if not access.can_manage(user, pending.workspace_id):
+        raise NotAllowed("Only the workspace's admins can link a TikTok Ads account. Nothing was linked.",
+                         reason="not_admin")
+    payload = json.loads(_open_pending(pending, keyring=keyring))
+    if not advertiser_id or advertiser_id not in payload["advertiser_ids"]:
+        raise ConnectError("That advertiser account is not one TikTok authorized. Nothing was linked. "
+                           "Please start again from Integrations.", reason="advertiser_not_offered")
+    return _link_advertiser(pending.workspace_id, advertiser_id, payload["token"], user=user, client=client,
+                            keyring=keyring, now=now)
+
+
+def _advertiser_names(client: TikTokClient, token: str) -> dict[str, str]:
+    """Names for the choose page; the ids alone still work if TikTok can't list them now."""
+    try:
+        return {a["advertiser_id"]: a["advertiser_name"] for a in client.list_advertisers(token)}
+    except tt_errors.TikTokError:
+        return {}
+
+
+def _link_advertiser(workspace_id: int, advertiser_id: str, token: str, *, user: User, client: TikTokClient,
+                     keyring, now: datetime) -> AdsAccount:
+    """Upsert the workspace's AdsAccount for `advertiser_id` with its sealed token."""
+    try:
+        info = client.get_advertiser_info(token, advertiser_id)
+    except tt_errors.TikTokError as e:
+        raise _tiktok_failure(e, doing="linking the ads account", nothing="linked") from None
+    account = db.session.scalar(sa.select(AdsAccount).where(AdsAccount.workspace_id == workspace_id,
+                                                            AdsAccount.advertiser_id == advertiser_id))
+    if account is None:
+        account = AdsAccount(workspace_id=workspace_id, advertiser_id=advertiser_id, connected_at=now)
+        db.session.add(account)
+    account.name = (info.name or account.name or f"Advertiser {advertiser_id}")[:200]
+    account.currency = (info.currency or account.currency or "USD").upper()[:3]
+    seal_ads_token(account, token, keyring=keyring)
+    account.status = STATUS_ACTIVE
+    account.disconnected_at = None
+    account.last_error = None
+    db.session.flush()
+    audit.record("ads_link.succeeded", actor_id=user.id, workspace_id=workspace_id, advertiser_id=advertiser_id,
+                 ads_account_id=account.id)
+    return account
+
+
+# ----------------------------------------------------------------------- key rotation
+
+
+@dataclass
+class RotationCounts:
+    rewrapped: int = 0  # re-sealed under the primary key
+    current: int = 0  # already under the primary key
+    changed: int = 0  # rewritten by someone else between our read and write (theirs kept)
+    failed: int = 0  # could not be opened (tampered, moved, or its key is gone): left as it was
+
+    def __str__(self) -> str:
+        return (f"rewrapped {self.rewrapped}, already current {self.current}, changed meanwhile {self.changed}, "
+                f"could not open {self.failed}")
+
+
+def _sealed_columns():
+    """Every column holding a sealed value: (label, model, column, the columns its aad is built
+    from, how to rebuild the aad from them)."""
+    return (
+        ("TikTok access tokens", TikTokConnection, "access_token_sealed", ("workspace_id", "open_id"),
+         lambda r: _token_aad(r.workspace_id, r.open_id, ACCESS)),
+        ("TikTok refresh tokens", TikTokConnection, "refresh_token_sealed", ("workspace_id", "open_id"),
+         lambda r: _token_aad(r.workspace_id, r.open_id, REFRESH)),
+        ("Ads account tokens", AdsAccount, "access_token_sealed", ("workspace_id", "advertiser_id"),
+         lambda r: _ads_token_aad(r.workspace_id, r.advertiser_id)),
+        ("Pending sign-ins", OAuthTransaction, "verifier_sealed", ("provider", "workspace_id", "state_hash"),
+         lambda r: _pending_aad(r.provider, r.workspace_id, r.state_hash)),
+    )
+
+
+def rotate_keys(*, keyring, batch_size: int = 200,
+                progress: Callable[[str, int, int], None] | None = None) -> RotationCounts:
+    """Re-seal every stored token and pending secret under the keyring's primary key.
+
+    Batches of `batch_size` rows in id order. Each batch is read, its transaction ended,
+    re-sealed (KMS calls happen with no transaction open), then written and committed on
+    its own — unlike other services, which leave commits to the caller: a maintenance
+    sweep must not hold one transaction over whole tables, and committed batches are what
+    make an interrupted run resumable. Every write is a compare-and-swap on the old
+    ciphertext, so a token refreshed meanwhile is never replaced by the stale value.
+    Values already under the primary key are skipped, so a re-run is cheap and changes
+    nothing. A value that does not open is counted and logged, never rewritten;
+    KeyUnavailable stops the run (batches done so far stay done).
+    `progress(label, done, total)` is called after each batch."""
+    counts = RotationCounts()
+    primary = keyring.primary_kid
+    for label, model, column, aad_columns, aad_for in _sealed_columns():
+        col = getattr(model, column)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(col.is_not(None))) or 0
+        done, last_id = 0, 0
+        while True:
+            rows = db.session.execute(
+                sa.select(model.id, col.label("blob"), *(getattr(model, c) for c in aad_columns))
+                .where(model.id > last_id, col.is_not(None)).order_by(model.id).limit(batch_size)
+            ).all()
+            db.session.commit()  # end the read: the writes below compare against what we read
+            if not rows:
+                break
+            last_id = rows[-1].id
+            resealed = [(row, _rewrapped(model, row, aad_for(row), keyring=keyring, primary=primary))
+                        for row in rows]
+            for row, new in resealed:
+                outcome = new if isinstance(new, str) else _swap(model, column, row.id, bytes(row.blob), new)
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+            db.session.commit()
+            done += len(rows)
+            if progress:
+                progress(label, done, max(total, done))
+    return counts
+
+
+def _rewrapped(model, row, aad: bytes, *, keyring, primary: str) -> bytes | str:
+    """The value re-sealed under the primary key, or the outcome when there is nothing to write."""
+    old = bytes(row.blob)
+    try:
+        if blob_kid(old) == primary:
+            return "current"
+        new = rewrap(old, aad=aad, keyring=keyring)
+    except DecryptError as e:
+        log.warning("keys rotate: %s row %s could not be opened (%s)", model.__tablename__, row.id, e.reason)
+        return "failed"
+    return "current" if new == old else new
+
+
+def _swap(model, column: str, row_id: int, old: bytes, new: bytes) -> str:
+    """Write `new` only if the row still holds `old` (a concurrent refresh wins)."""
+    result = db.session.execute(
+        sa.update(model).where(model.id == row_id, getattr(model, column) == old).values({column: new})
+        .execution_options(synchronize_session=False)
+    )
+    return "rewrapped" if result.rowcount == 1 else "changed"
+
+
 def new_session_ref() -> str:
     return secrets.token_urlsafe(32)
 
 
-def safe_audit_failure(error: ConnectError | CryptoError, *, user: User | None, workspace_id: int | None) -> None:
+def safe_audit_failure(error: ConnectError | CryptoError, *, user: User | None, workspace_id: int | None,
+                       flow: str = "connect") -> None:
+    """Record a failed connect (`flow="connect"`) or ads link (`flow="ads_link"`): a reason, never a secret."""
     reason = getattr(error, "reason", type(error).__name__)
-    event = getattr(error, "audit_event", "connect.failed")
+    event = getattr(error, "audit_event", "connect.failed").replace("connect.", f"{flow}.", 1)
     audit.record(event, actor_id=user.id if user else None, workspace_id=workspace_id, reason=reason)
-    log.info("connect failed reason=%s user=%s", reason, user.id if user else None)
+    log.info("%s failed reason=%s user=%s", flow, reason, user.id if user else None)
