@@ -13,6 +13,28 @@ users_cli = AppGroup("users", help="Manage people who sign in.")
 demo_cli = AppGroup("demo", help="Demo data for trying the product.")
 sandbox_cli = AppGroup("sandbox", help="The local TikTok sandbox.")
 jobs_cli = AppGroup("jobs", help="Background jobs (the same functions the scheduler runs).")
+keys_cli = AppGroup("keys", help="Keys that seal stored TikTok tokens.")
+
+
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000))
+def keys_rotate(batch_size: int) -> None:
+    """Re-seal every stored token under the primary key. Safe to interrupt and run again."""
+    from app.crypto import CryptoError
+    from app.services import connections
+
+    keyring = connections.get_keyring(current_app)
+    click.echo(f"Re-sealing stored tokens under key {keyring.primary_kid!r}…")
+    try:
+        counts = connections.rotate_keys(keyring=keyring, batch_size=batch_size,
+                                          progress=lambda label, done, total: click.echo(f"  {label}: {done}/{total}"))
+    except CryptoError as e:
+        db.session.rollback()
+        raise click.ClickException(f"{e}. Batches already done are saved; run again to continue.") from None
+    click.echo(f"Done: {counts}.")
+    if counts.failed:
+        raise click.ClickException(f"{counts.failed} value(s) could not be opened and keep their old key "
+                                   "(see the log for the rows); reconnect those accounts before retiring it.")
 
 
 @jobs_cli.command("list")
@@ -115,6 +137,6 @@ def start_background_jobs(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, demo_cli, sandbox_cli, jobs_cli):
+    for group in (users_cli, demo_cli, sandbox_cli, jobs_cli, keys_cli):
         app.cli.add_command(group)
     app.cli.add_command(serve)
