@@ -106,11 +106,12 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     errors.init_app(app)
 
-    from app.web import connections, context, tiktok_webhook
+    from app.web import connections, context, tiktok_ads, tiktok_webhook
 
     context.init_app(app)
     app.register_blueprint(connections.bp)  # disconnect / delete-data actions
     app.register_blueprint(tiktok_webhook.bp)  # TikTok's signed webhook (CSRF-exempt)
+    app.register_blueprint(tiktok_ads.bp)  # link a TikTok Ads advertiser (admins)
 
     if app.config["TIKTOK_SANDBOX"]:
         from app.sandbox_mount import mount_sandbox

@@ -16,6 +16,7 @@ def index():
     return render_template(
         "integrations/index.html",
         connections=connections,
+        ads_accounts=access.visible_ads_accounts(current_user, ws) if ws else [],
         scopes=current_app.config["TIKTOK_SCOPES"],
         sandbox=current_app.config["TIKTOK_SANDBOX"],
         can_manage=bool(ws) and access.can_manage(current_user, ws.id),

@@ -14,10 +14,13 @@ PUBLIC = {
     "public.data_deletion", "public.data_deletion_status", "public.data_deletion_verify", "static",
     "tiktok_webhook.webhook",  # signature-checked instead of signed in (tests/integration/test_webhook.py)
     "tiktok_auth.callback",  # checks its own state/session binding (tests/integration/test_connect.py)
+    "tiktok_ads.callback",  # the same checks, for the ads link (tests/integration/test_ads_link.py)
 }
 # Signed-in pages that show only the user's own workspaces (no id in the URL).
 SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.index", "integrations.index",
              "tiktok_auth.connect"}
+SIGNED_IN |= {"tiktok_ads.connect",
+              "tiktok_ads.choose_advertiser"}  # posts a single-use choice bound to the session (test_ads_link.py)
 # How to point each workspace-scoped URL at another workspace's objects.
 SCOPED = {
     "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
@@ -101,6 +104,18 @@ SCOPED_POSTS = {
     "connections.disconnect_account": lambda o: (f"/connections/{o['conn'].id}/disconnect", {}),
     "connections.request_deletion": lambda o: (f"/connections/{o['conn'].id}/deletion", {}),
 }
+SCOPED_POSTS["tiktok_ads.connect"] = lambda o: ("/tiktok/ads/connect", {"workspace_id": o["ws"].id})
+# Admin-only actions: a creator of the same workspace is refused and nothing is started.
+ADMIN_POSTS = {"tiktok_ads.connect"}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))
+def test_creator_is_refused_an_admin_action(client, people, endpoint):
+    conn = make_connection(people.workspace, people.creator)
+    db.session.commit()
+    login(client, people.creator)
+    path, data = SCOPED_POSTS[endpoint]({"conn": conn, "ws": people.workspace})
+    assert client.post_form(path, data).status_code in (403, 404)
 
 
 @pytest.mark.parametrize("endpoint", sorted(SCOPED_POSTS))
