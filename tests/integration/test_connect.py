@@ -16,7 +16,8 @@ from app.extensions import db
 from app.models import AuditEvent, OAuthTransaction, TikTokConnection
 from app.services import connections
 from tests.conftest import TEST_CLIENT_SECRET, login
-from tests.tiktok_fixtures import BUSINESS, register_connect
+from tests.db_dump import assert_secrets_absent, raw_database_bytes
+from tests.tiktok_fixtures import BUSINESS, profile_body, register_connect, token_body
 
 
 def start_connect(client, workspace):
@@ -256,3 +257,26 @@ def test_token_copied_to_another_row_does_not_open(app, client, people, requests
     a.access_token_sealed, a.refresh_token_sealed = a.refresh_token_sealed, a.access_token_sealed
     with pytest.raises(DecryptError):
         connections.open_token(a, "access", keyring=connections.get_keyring(app))
+
+
+def test_after_connecting_no_secret_is_in_the_database_logs_or_pages(client, people, requests_mock, caplog):
+    """SECURITY.md B11/B18: the raw database (file bytes, or every PostgreSQL row as text),
+    the logs at DEBUG and the pages shown afterwards hold no token, secret, code or verifier."""
+    caplog.set_level("DEBUG")
+    access, refresh, code = "act.RAWSCAN-ACCESS-7f3e", "rft.RAWSCAN-REFRESH-9c1d", "RAWSCAN-CODE-4b2a"
+    token = requests_mock.post(BUSINESS + "tt_user/oauth2/token/",
+                               json=token_body(access=access, refresh=refresh))
+    requests_mock.get(BUSINESS + "business/get/", json=profile_body())
+    login(client, people.admin)
+    _, q = start_connect(client, people.workspace)
+    r = client.get("/tiktok/auth/callback", query_string={"code": code, "state": q["state"]})
+    assert r.status_code == 302
+    secrets = {"access token": access, "refresh token": refresh, "client secret": TEST_CLIENT_SECRET,
+               "code": code, "verifier": token.last_request.json()["code_verifier"], "state": q["state"]}
+    pages = [client.get(r.headers["Location"]), client.get("/settings/integrations"), client.get("/performance")]
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert "@brassorbit3" in pages[1].get_data(as_text=True)
+    assert_secrets_absent(raw_database_bytes(), secrets)
+    assert_secrets_absent(caplog.text, secrets)
+    for page in pages:
+        assert_secrets_absent(page.get_data(), secrets)
