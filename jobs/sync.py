@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.models import AdsAccount
+from app.models import AdsAccount, TikTokConnection
 from app.models.connection import STATUS_ACTIVE
 from app.services import connections, sync
 from app.services.leases import acquire_lease, release_lease
@@ -32,6 +32,9 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
             result.add("claimed_elsewhere")
             continue
         try:
+            if not _still_due(connection_id, now):  # another instance synced it after we listed it
+                result.add("not_due")
+                continue
             outcome = sync.sync_connection(connection_id, client=client, keyring=keyring, now=now)
             result.add(outcome.status)
         except Exception as e:
@@ -40,15 +43,16 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
             result.errors.append(f"connection {connection_id}: {type(e).__name__}")
         finally:
             release_lease("sync", f"connection:{connection_id}", owner)
-    ads = db.session.scalars(sa.select(AdsAccount.id).where(
-        AdsAccount.status == STATUS_ACTIVE,
-        sa.or_(AdsAccount.last_synced_at.is_(None), AdsAccount.last_synced_at <= now - sync.SYNC_INTERVAL))).all()
+    ads = db.session.scalars(_due_ads(now)).all()
     db.session.commit()
     for ads_id in ads:
         owner = acquire_lease("sync", f"ads:{ads_id}", now=now, ttl=CLAIM_TTL)
         if owner is None:
             continue
         try:
+            db.session.expire_all()
+            if db.session.scalar(_due_ads(now).where(AdsAccount.id == ads_id)) is None:
+                continue
             result.add("ads_" + sync.sync_ads_account(ads_id, client=client, keyring=keyring, now=now).status)
         except Exception as e:
             db.session.rollback()
@@ -56,3 +60,18 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
         finally:
             release_lease("sync", f"ads:{ads_id}", owner)
     return result
+
+
+def _still_due(connection_id: int, now: datetime) -> bool:
+    """Re-read after the claim: the list was read before it, and another instance may
+    have synced this connection and released its claim in between."""
+    db.session.expire_all()
+    due = db.session.scalar(sync.due_connections(now).where(TikTokConnection.id == connection_id))
+    db.session.commit()
+    return due is not None
+
+
+def _due_ads(now: datetime) -> sa.Select:
+    return sa.select(AdsAccount.id).where(
+        AdsAccount.status == STATUS_ACTIVE,
+        sa.or_(AdsAccount.last_synced_at.is_(None), AdsAccount.last_synced_at <= now - sync.SYNC_INTERVAL))
