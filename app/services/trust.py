@@ -103,6 +103,8 @@ JOBS: tuple[Job, ...] = (
         "Marketing API; upserts daily snapshots in the database."),
     Job("weekly-reports", "Mondays 09:00 UTC",
         "Builds last week's report per workspace from the database and emails it over SMTP, once per recipient."),
+    Job("report-retries", "every 10 minutes",
+        "Retries weekly-report emails that failed for a temporary reason, after their backoff. Database and SMTP only."),
     Job("purge", "daily 03:00 UTC",
         "Deletes the data of accounts whose retention period ended or whose deletion was requested; leaves an "
         "anonymous receipt. Database only."),

@@ -1,0 +1,109 @@
+"""weekly-reports (Mondays 09:00 UTC) and report-retries (every 10 minutes).
+
+weekly-reports: for each workspace, the previous complete ISO week in the workspace's
+timezone (or `--week`), under a lease per (workspace, week) so two instances never
+build one report at once (workspaces with no connected account are skipped):
+  1. build (or rebuild) the report and commit it. A scheduled run rebuilds a report
+     only while none of its emails has gone out, so everyone gets the same figures;
+     `--week` always rebuilds (backfill or correction);
+  2. insert a delivery row per recipient (unique per report and recipient) and commit,
+     before anything is sent;
+then send every due delivery of those reports through ONE SMTP connection
+(services/reports.py `deliver_due`: claim, send, mark sent, one commit each).
+
+report-retries: sends what is due across all reports: transient failures after their
+backoff, and rows left by a run that died (pending, or "sending" past their claim).
+Without it a retry would wait for next Monday.
+
+Running either twice, or concurrently on two instances, sends nothing twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import ReportDelivery, Workspace
+from app.models.report import DELIVERY_SENT
+from app.services import mail, reports
+from jobs import job
+from jobs.claims import acquire_lease, release_lease
+from jobs.result import JobResult
+
+log = logging.getLogger("jobs.weekly_reports")
+
+NAME = "weekly-reports"
+RETRIES = "report-retries"
+BUILD_LEASE_TTL = timedelta(minutes=15)
+
+
+@job(NAME, schedule={"trigger": "cron", "day_of_week": "mon", "hour": 9, "minute": 0},
+     description="Build last ISO week's report per workspace (its timezone) and email it once per recipient")
+def run(*, now: datetime, week: str | None = None, limit: int = 500,
+        after_send: Callable[[ReportDelivery], None] | None = None, **_) -> JobResult:
+    explicit = reports.parse_week(week) if week else None  # WeekError (a ValueError) names the problem
+    result = JobResult(NAME)
+    workspace_ids = list(db.session.scalars(sa.select(Workspace.id).order_by(Workspace.id)))
+    db.session.commit()
+    for ws_id in workspace_ids:
+        try:
+            _build(ws_id, explicit, now=now, result=result)
+        except Exception as e:  # keep going past one bad workspace
+            db.session.rollback()
+            log.exception("weekly report failed workspace=%s", ws_id)
+            result.add("errors")
+            result.errors.append(f"workspace {ws_id}: {type(e).__name__}")
+    # Everything due, not only this run's reports: a report another instance built is
+    # shared out between both (claims), and earlier failures whose backoff passed go too.
+    _deliver(result, now=now, limit=limit, after_send=after_send)
+    return result
+
+
+@job(RETRIES, schedule={"trigger": "interval", "minutes": 10},
+     description="Retry weekly-report emails that failed for a temporary reason, after their backoff")
+def run_retries(*, now: datetime, limit: int = 500,
+                after_send: Callable[[ReportDelivery], None] | None = None, **_) -> JobResult:
+    result = JobResult(RETRIES)
+    _deliver(result, now=now, limit=limit, after_send=after_send)
+    return result
+
+
+def _build(ws_id: int, explicit: reports.Week | None, *, now: datetime, result: JobResult) -> None:
+    workspace = db.session.get(Workspace, ws_id)
+    if not reports.report_connections(workspace):  # nothing to report on: no email about nothing
+        result.add("workspaces_without_accounts")
+        return
+    week = explicit or reports.previous_week(now, workspace.timezone)
+    key = f"workspace:{ws_id}:{week.iso}"
+    owner = acquire_lease(NAME, key, now=now, ttl=BUILD_LEASE_TTL)
+    if owner is None:  # another instance is building it; it also inserts the deliveries
+        result.add("claimed_elsewhere")
+        return
+    try:
+        workspace = db.session.get(Workspace, ws_id)
+        report = reports.get_report(workspace, week)
+        if report is None or explicit is not None or not _any_sent(report.id):
+            report = reports.build_report(workspace, week, now=now)
+            result.add("reports_built")
+        db.session.commit()
+        added = reports.ensure_deliveries(report, now=now)
+        db.session.commit()
+        result.add("deliveries_queued", added)
+    finally:
+        release_lease(NAME, key, owner)
+
+
+def _any_sent(report_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        ReportDelivery.report_id == report_id, ReportDelivery.status == DELIVERY_SENT))) or False
+
+
+def _deliver(result: JobResult, *, now: datetime, limit: int, after_send) -> None:
+    with mail.Outbound() as out:  # one SMTP connection for the run
+        counts = reports.deliver_due(now=now, out=out, limit=limit, after_send=after_send)
+    for key in ("sent", "retry", "failed", "skipped", "rebuilt"):
+        if getattr(counts, key):
+            result.add(f"emails_{key}", getattr(counts, key))
