@@ -30,6 +30,8 @@ SCOPED = {
     "performance.export_csv": [lambda o: f"/performance/export.csv?account={o['conn'].id}",
                                lambda o: f"/performance/export.csv?workspace={o['ws'].id}"],
     "reports.index": [lambda o: f"/reports?workspace={o['ws'].id}"],
+    "reports.show": [lambda o: f"/reports/2026-W21?workspace={o['ws'].id}"],
+    "reports.email_preview": [lambda o: f"/reports/2026-W21/email?workspace={o['ws'].id}"],
     "integrations.index": [lambda o: f"/settings/integrations?workspace={o['ws'].id}"],
     "connection_sync.row": [lambda o: f"/connections/{o['conn'].id}/row"],
 }
@@ -105,8 +107,10 @@ SCOPED_POSTS = {
     "connections.request_deletion": lambda o: (f"/connections/{o['conn'].id}/deletion", {}),
 }
 SCOPED_POSTS["tiktok_ads.connect"] = lambda o: ("/tiktok/ads/connect", {"workspace_id": o["ws"].id})
+SCOPED_POSTS["reports.build"] = lambda o: (f"/reports/2026-W21/build?workspace={o['ws'].id}", {})
+SCOPED_POSTS["reports.test_send"] = lambda o: (f"/reports/2026-W21/test-send?workspace={o['ws'].id}", {})
 # Admin-only actions: a creator of the same workspace is refused and nothing is started.
-ADMIN_POSTS = {"tiktok_ads.connect"}
+ADMIN_POSTS = {"tiktok_ads.connect", "reports.build", "reports.test_send"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))
