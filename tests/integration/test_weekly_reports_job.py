@@ -1,0 +1,263 @@
+"""The weekly-reports job against a real SMTP server (aiosmtpd): one message per
+recipient however often it runs, crashes or meets SMTP failures; retries with
+backoff; the CLI; and two instances on PostgreSQL at once."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from email.header import decode_header, make_header
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Report, ReportDelivery
+from app.services import accounts, reports
+from jobs.runner import run_job
+from tests.conftest import Client, login
+from tests.factories import make_connection
+from tests.report_data import NOW, WEEK, seed_brass
+
+
+@pytest.fixture
+def app(app_factory, db_backend, smtp_server):
+    """The suite's app, sending through the test's SMTP server."""
+    app = app_factory(db_backend, **smtp_server.config)
+    app.test_client_class = Client
+    with app.app_context():
+        yield app
+
+
+def received(smtp_server) -> list[str]:
+    return sorted(m["To"] for m in smtp_server.messages)
+
+
+def deliveries() -> dict[str, ReportDelivery]:
+    db.session.expire_all()
+    return {d.recipient_email: d for d in db.session.scalars(sa.select(ReportDelivery))}
+
+
+def text_and_html(msg) -> tuple[str, str]:
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk() if not p.is_multipart()}
+    return parts["text/plain"], parts["text/html"]
+
+
+def test_one_run_mails_each_recipient_once_with_the_metrics_figures(app, people, smtp_server):
+    seed_brass(people)
+    result = run_job(app, "weekly-reports", now=NOW)
+    assert result.counts["reports_built"] == 1
+    assert result.counts["workspaces_without_accounts"] == 1  # Other Client: nothing to report
+    assert result.counts["emails_sent"] == 2
+    # Its admin and the creator with posts that week (not creator2: no post that week).
+    assert received(smtp_server) == ["admin@example.com", "creator@example.com"]
+    report = db.session.scalar(sa.select(Report).where(Report.workspace_id == people.workspace.id))
+    assert report.iso_week == WEEK
+    msg = next(m for m in smtp_server.messages if m["To"] == "creator@example.com")
+    assert str(make_header(decode_header(msg["Subject"]))) == \
+        "Brass Studio · TikTok weekly report · Week 21 · May 18 – May 24, 2026"
+    assert msg["Message-ID"] == reports.message_id(report, "creator@example.com")
+    assert msg["Message-ID"].startswith(f"<report-{report.id}-") and msg["Message-ID"].endswith("@logic-target>")
+    text, html = text_and_html(msg)
+    f = report.figures
+    for body in (text, html):
+        assert "Week 21 · May 18 – May 24, 2026" in body
+        assert "4,200" in body and f["organic"]["views"] == 4200  # = metrics.views (test_reports.py)
+        assert "+84" in body and "2.50 EUR" in body and "@brassorbit3" in body
+        assert f"{app.config['APP_BASE_URL']}/reports/{WEEK}?workspace={people.workspace.id}" in body
+        assert "Source: TikTok API for Business · Generated May 25, 2026 09:00 UTC" in body
+    assert "<h1 style=" in html and "<style" not in html  # CSS inlined by css-inline
+    sent = deliveries()["creator@example.com"]
+    assert sent.status == "sent" and sent.sent_at == NOW and sent.message_id == msg["Message-ID"]
+
+
+def test_the_email_holds_no_comment_text_or_per_viewer_data(app, people, smtp_server):
+    seed_brass(people)
+    run_job(app, "weekly-reports", now=NOW)
+    text, html = text_and_html(smtp_server.messages[0])
+    for body in (text.lower(), html.lower()):
+        assert "comment" not in body  # only counts feed the engagement rate; no text, no commenters
+        assert "viewer" not in body and "open_id" not in body and "open-" not in body
+
+
+def test_a_second_run_sends_nothing(app, people, smtp_server):
+    seed_brass(people)
+    run_job(app, "weekly-reports", now=NOW)
+    again = run_job(app, "weekly-reports", now=NOW + timedelta(minutes=30))
+    retries = run_job(app, "report-retries", now=NOW + timedelta(hours=2))
+    assert "emails_sent" not in again.counts and "emails_sent" not in retries.counts
+    assert "reports_built" not in again.counts  # figures are frozen once mailed
+    assert len(smtp_server.messages) == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 2
+
+
+def test_a_crash_after_the_first_send_resends_nothing_and_the_rerun_sends_the_rest(app, people, smtp_server):
+    seed_brass(people)
+
+    def crash(delivery):
+        raise RuntimeError("instance killed")
+
+    with pytest.raises(RuntimeError):
+        run_job(app, "weekly-reports", now=NOW, after_send=crash)
+    assert len(smtp_server.messages) == 1
+    states = {d.status for d in deliveries().values()}
+    assert states == {"sent", "pending"}  # every row was written before the first send
+    run_job(app, "weekly-reports", now=NOW + timedelta(minutes=1))
+    assert received(smtp_server) == ["admin@example.com", "creator@example.com"]
+
+
+def test_a_row_claimed_by_a_live_instance_waits_for_its_lease(app, people, smtp_server):
+    """An instance that died between SMTP's 250 and its commit leaves the row "sending":
+    nobody touches it while the claim lasts; after it, it is sent again with the same
+    Message-ID (the documented at-least-once window)."""
+    seed_brass(people)
+    run_job(app, "weekly-reports", now=NOW, limit=0)  # build and queue only
+    row = deliveries()["admin@example.com"]
+    row.status, row.claimed_until = "sending", NOW + reports.CLAIM_TTL
+    db.session.commit()
+    run_job(app, "report-retries", now=NOW + timedelta(minutes=1))
+    assert "admin@example.com" not in received(smtp_server)
+    run_job(app, "report-retries", now=NOW + reports.CLAIM_TTL)
+    assert received(smtp_server).count("admin@example.com") == 1
+    admin_msg = next(m for m in smtp_server.messages if m["To"] == "admin@example.com")
+    assert admin_msg["Message-ID"] == deliveries()["admin@example.com"].message_id
+
+
+def test_a_temporary_smtp_failure_is_retried_after_backoff_and_sent_once(app, people, smtp_server):
+    seed_brass(people)
+    smtp_server.fail_next_data = 1  # the first message (admin@example.com) gets 451
+    result = run_job(app, "weekly-reports", now=NOW)
+    assert result.counts["emails_retry"] == 1 and result.counts["emails_sent"] == 1
+    row = deliveries()["admin@example.com"]
+    assert row.status == "pending" and row.attempts == 1 and "451" in row.last_error
+    assert row.next_attempt_at == NOW + timedelta(minutes=5)
+    assert run_job(app, "report-retries", now=NOW + timedelta(minutes=4)).counts.get("emails_sent") is None
+    assert run_job(app, "report-retries", now=NOW + timedelta(minutes=5)).counts["emails_sent"] == 1
+    run_job(app, "report-retries", now=NOW + timedelta(hours=1))
+    assert received(smtp_server) == ["admin@example.com", "creator@example.com"]
+    row = deliveries()["admin@example.com"]
+    assert row.status == "sent" and row.attempts == 2 and row.last_error is None
+
+
+def test_a_recipient_that_keeps_failing_backs_off_and_is_given_up(app, people, smtp_server):
+    accounts.create_user("busy-admin@example.com", role="client_admin", workspace=people.workspace,
+                         password="long enough pw")
+    seed_brass(people)
+    now = NOW
+    run_job(app, "weekly-reports", now=now)
+    waits = []
+    while deliveries()["busy-admin@example.com"].status == "pending":
+        row = deliveries()["busy-admin@example.com"]
+        waits.append(row.next_attempt_at - now)
+        now = row.next_attempt_at
+        run_job(app, "report-retries", now=now)
+    assert waits == [timedelta(minutes=m) for m in (5, 10, 20, 40, 80, 160, 320, 360, 360)]  # capped at 6 h
+    row = deliveries()["busy-admin@example.com"]
+    assert row.status == "failed" and row.attempts == reports.MAX_ATTEMPTS and "Gave up" in row.last_error
+    assert "busy-admin@example.com" not in received(smtp_server)
+
+
+def test_a_refused_recipient_fails_at_once_and_shows_in_the_delivery_log(app, people, smtp_server):
+    accounts.create_user("refuse-admin@example.com", role="client_admin", workspace=people.workspace,
+                         password="long enough pw")
+    seed_brass(people)
+    result = run_job(app, "weekly-reports", now=NOW)
+    assert result.counts["emails_failed"] == 1
+    row = deliveries()["refuse-admin@example.com"]
+    assert row.status == "failed" and row.attempts == 1 and "550" in row.last_error
+    assert received(smtp_server) == ["admin@example.com", "creator@example.com"]
+    run_job(app, "report-retries", now=NOW + timedelta(days=1))
+    assert deliveries()["refuse-admin@example.com"].attempts == 1  # permanent: never retried
+
+    client = app.test_client()
+    login(client, people.admin)
+    html = client.get(f"/reports/{WEEK}").get_data(as_text=True)
+    assert "refuse-admin@example.com" in html and "recipient refused ([550])" in html and "failed" in html
+
+
+def test_recipients_are_checked_again_at_send_time(app, people, smtp_server):
+    seed_brass(people)
+    run_job(app, "weekly-reports", now=NOW, limit=0)  # queued, not sent
+    accounts.remove_member(people.creator, people.workspace)
+    db.session.commit()
+    run_job(app, "report-retries", now=NOW + timedelta(minutes=1))
+    assert received(smtp_server) == ["admin@example.com"]
+    row = deliveries()["creator@example.com"]
+    assert row.status == "failed" and row.last_error.startswith("Not sent: no longer a recipient")
+
+
+def test_an_account_disconnected_before_sending_is_left_out_of_the_email(app, people, smtp_server):
+    conn, _ = seed_brass(people)
+    run_job(app, "weekly-reports", now=NOW, limit=0)
+    conn.status = "disconnected"
+    db.session.commit()
+    result = run_job(app, "report-retries", now=NOW + timedelta(minutes=1))
+    assert result.counts["emails_rebuilt"] == 1
+    text, _ = text_and_html(next(m for m in smtp_server.messages if m["To"] == "admin@example.com"))
+    assert "@brassorbit3" not in text
+    assert "creator@example.com" not in received(smtp_server)  # no post of theirs in it any more
+
+
+def test_previous_week_is_chosen_in_each_workspaces_timezone(app, people, smtp_server):
+    people.workspace.timezone = "Pacific/Auckland"  # Monday 21:00 there: week 21 just ended
+    people.other_workspace.timezone = "America/Los_Angeles"  # Monday 02:00 there: week 21 too
+    honolulu = accounts.get_or_create_workspace("Island Client", timezone="Pacific/Honolulu")  # Sunday 23:00
+    for ws in (people.workspace, people.other_workspace, honolulu):
+        make_connection(ws, None)
+    db.session.commit()
+    run_job(app, "weekly-reports", now=NOW)
+    weeks = dict(db.session.execute(sa.select(Report.workspace_id, Report.iso_week)).all())
+    assert weeks == {people.workspace.id: "2026-W21", people.other_workspace.id: "2026-W21", honolulu.id: "2026-W20"}
+    # Sunday 20:00 UTC: already Monday in Auckland, still Sunday in Los Angeles.
+    db.session.execute(sa.delete(Report))
+    db.session.commit()
+    run_job(app, "weekly-reports", now=datetime(2026, 5, 24, 20, 0, tzinfo=timezone.utc))
+    weeks = dict(db.session.execute(sa.select(Report.workspace_id, Report.iso_week)).all())
+    assert weeks[people.workspace.id] == "2026-W21" and weeks[people.other_workspace.id] == "2026-W20"
+
+
+def test_cli_builds_the_given_week(app, people, smtp_server):
+    seed_brass(people)
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "weekly-reports", "--week", WEEK])
+    assert result.exit_code == 0, result.output
+    assert "reports_built=1" in result.output
+    report = db.session.scalar(sa.select(Report).where(Report.workspace_id == people.workspace.id))
+    assert report.iso_week == WEEK and report.figures["organic"]["posts_published"] == 7
+
+
+def test_cli_refuses_a_malformed_week_with_a_clear_message(app, people, smtp_server):
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "weekly-reports", "--week", "2026-W99"])
+    assert result.exit_code != 0
+    assert "“2026-W99” is not an ISO week (use YYYY-Www, e.g. 2026-W21)" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Report)) == 0
+
+
+def test_two_instances_at_once_on_postgresql_send_each_email_once(app_factory, smtp_server):
+    apps = [app_factory("postgresql", **smtp_server.config) for _ in range(2)]
+    with apps[0].app_context():
+        ws = accounts.get_or_create_workspace("Brass Studio", timezone="Europe/London")
+        for i in range(12):
+            accounts.create_user(f"admin{i:02d}@example.com", role="client_admin", workspace=ws,
+                                 password="long enough pw")
+        make_connection(ws, None)
+        db.session.commit()
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run(app):
+        try:
+            barrier.wait(5)
+            results.append(run_job(app, "weekly-reports", now=NOW))
+        except Exception as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert received(smtp_server) == [f"admin{i:02d}@example.com" for i in range(12)]
+    assert sum(r.counts.get("emails_sent", 0) for r in results) == 12
+    with apps[0].app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Report)) == 1
+        assert set(db.session.scalars(sa.select(ReportDelivery.status))) == {"sent"}
