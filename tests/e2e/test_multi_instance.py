@@ -1,9 +1,10 @@
 """Two app instances — separate processes — on one PostgreSQL schema, against one sandbox.
 
-Both run the jobs at the same time over many connections: the database claims (lease
-rows per connection) are all that keeps them from doing work twice, so the sandbox's
-request counts are the proof: one token refresh and one `business/get/` per connection
-per run. Then one instance is killed (SIGKILL) in the middle of a run while it holds a
+Both run every job at the same time over many connections: the database claims (lease
+rows, unique delivery rows) are all that keeps them from doing work twice, so the
+sandbox's request counts and the SMTP server's inbox are the proof: one token refresh
+and one `business/get/` per connection per run, one report email per recipient, one
+purge per connection due. Then one instance is killed (SIGKILL) in the middle of a run while it holds a
 claim: once the claim's lease has expired, the other instance's next run does the rest,
 and nothing is lost or done twice (DESIGN "Jobs"; SECURITY cases 19–21, 52, 54, 70).
 """
@@ -24,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import JobClaim, TikTokConnection
+from app.models import DeletionReceipt, JobClaim, Post, PostMetric, ReportDelivery, TikTokConnection
 from app.services import accounts, connections
 from app.tiktok import get_client
 from jobs.sync import CLAIM_TTL
@@ -35,6 +36,8 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 N_CONNECTIONS = 40
+N_WORKSPACES = 4
+N_PURGE = 6
 REFRESH = "tt_user/oauth2/refresh_token/"
 PROFILE = "business/get/"
 
@@ -111,10 +114,10 @@ def sandbox():
 
 
 @pytest.fixture
-def instances(tmp_path, sandbox, app_factory):
+def instances(tmp_path, sandbox, app_factory, smtp_server):
     app = app_factory("postgresql", **sandbox.app_overrides())  # creates the tables in this run's schema
     overrides = base_overrides(tmp_path, **sandbox.app_overrides(), DATABASE_URL=pg_url_with_schema(),
-                               SYNC_RETRY_BASE_SECONDS=0)
+                               SYNC_RETRY_BASE_SECONDS=0, **smtp_server.config)
     started: list[Instance] = []
 
     def start(name: str) -> Instance:
@@ -127,25 +130,44 @@ def instances(tmp_path, sandbox, app_factory):
         inst.close()
 
 
-def seed_connections(app, sandbox, now: datetime) -> list[int]:
-    """N connections with real sandbox tokens, all due for a refresh and never synced."""
+def seed(app, sandbox, now: datetime) -> tuple[list[int], list[str], list[int]]:
+    """N connections with real sandbox tokens, all due for a refresh and never synced, in
+    W workspaces with two client admins each (the weekly report's recipients); and
+    disconnected connections past their retention, with posts and metrics, due for purge.
+    Returns (connection ids, recipients, ids due for purge)."""
     with app.app_context():
-        ws = accounts.get_or_create_workspace("Scale Agency Client")
-        user, _ = accounts.create_user("ops@scale.example", role="client_admin", workspace=ws, password="x" * 12)
         client, keyring = get_client(app), connections.get_keyring(app)
-        ids = []
-        for i in range(N_CONNECTIONS):
-            username = f"scale_{i:02d}"
-            tokens = sandbox.grant(client, username)
-            conn = TikTokConnection(workspace_id=ws.id, owner_user_id=user.id, open_id=tokens.open_id,
-                                    username=username, granted_scopes=",".join(tokens.scopes))
+        ids, recipients, doomed = [], [], []
+        for w in range(N_WORKSPACES):
+            ws = accounts.get_or_create_workspace(f"Scale Client {w}")
+            admins = [accounts.create_user(f"admin{k}.ws{w}@scale.example", role="client_admin", workspace=ws,
+                                           password="x" * 12)[0] for k in range(2)]
+            recipients += [u.email for u in admins]
+            for i in range(w, N_CONNECTIONS, N_WORKSPACES):
+                username = f"scale_{i:02d}"
+                tokens = sandbox.grant(client, username)
+                conn = TikTokConnection(workspace_id=ws.id, owner_user_id=admins[0].id, open_id=tokens.open_id,
+                                        username=username, granted_scopes=",".join(tokens.scopes))
+                db.session.add(conn)
+                db.session.flush()
+                connections.seal_tokens(conn, tokens, keyring=keyring, now=now)
+                conn.access_expires_at = now + timedelta(minutes=30)  # within the 2 h margin: due
+                ids.append(conn.id)
+        for i in range(N_PURGE):
+            conn = TikTokConnection(workspace_id=ws.id, open_id=f"gone-{i}", username=f"gone_{i}",
+                                    status="disconnected", disconnected_at=now - timedelta(days=31),
+                                    purge_after=now - timedelta(days=1))
             db.session.add(conn)
             db.session.flush()
-            connections.seal_tokens(conn, tokens, keyring=keyring, now=now)
-            conn.access_expires_at = now + timedelta(minutes=30)  # within the 2 h margin: due
-            ids.append(conn.id)
+            for k in range(3):
+                post = Post(connection_id=conn.id, item_id=f"{i}-{k}", create_time=now - timedelta(days=k + 1))
+                db.session.add(post)
+                db.session.flush()
+                db.session.add_all(PostMetric(post_id=post.id, day=(now - timedelta(days=d)).date(), views=d)
+                                   for d in range(5))
+            doomed.append(conn.id)
         db.session.commit()
-        return ids
+        return ids, sorted(recipients), doomed
 
 
 def synced_at(app, when: datetime) -> int:
@@ -160,16 +182,16 @@ def total(results: list[dict], job: str, key: str) -> int:
     return sum(r.get(job, {}).get(key, 0) for r in results)
 
 
-def test_two_instances_share_the_work_and_survive_a_kill(instances, sandbox):
+def test_two_instances_share_the_work_and_survive_a_kill(instances, sandbox, smtp_server):
     app, start = instances
     now1 = datetime.now(timezone.utc).replace(microsecond=0)
-    ids = seed_connections(app, sandbox, now1)
+    ids, recipients, doomed = seed(app, sandbox, now1)
     a, b = start("instance-a"), start("instance-b")
     sandbox.state.reset_request_counts()
 
-    # 1. Both instances run refresh-tokens then sync at the same moment.
+    # 1. Both instances run every job at the same moment.
     for inst in (a, b):
-        inst.send(["refresh-tokens", "sync"], now1)
+        inst.send(["refresh-tokens", "sync", "weekly-reports", "purge"], now1)
     results = [a.results(), b.results()]
 
     assert sandbox.calls(REFRESH) == N_CONNECTIONS, results
@@ -187,6 +209,18 @@ def test_two_instances_share_the_work_and_survive_a_kill(instances, sandbox):
         newest = connections.open_token(conns[0], "refresh", keyring=connections.get_keyring(app))
         db.session.remove()
     get_client(app).refresh(newest)
+    # Every report recipient got exactly one email; every due connection was purged once.
+    assert sorted(m["To"] for m in smtp_server.messages) == recipients
+    assert total(results, "weekly-reports", "emails_sent") == len(recipients)
+    assert total(results, "purge", "connections_purged") == N_PURGE
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(ReportDelivery.status))) == {"sent"}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DeletionReceipt)) == N_PURGE
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TikTokConnection)
+                                 .where(TikTokConnection.id.in_(doomed))) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)
+                                 .where(Post.connection_id.in_(doomed))) == 0
+        db.session.remove()
 
     # 2. A new run an hour later; instance A is killed while it holds a claim mid-run.
     now2 = now1 + timedelta(hours=1)
