@@ -123,8 +123,11 @@ def serve(host: str, port: int) -> None:
     app = current_app._get_current_object()
     start_background_jobs(app)
     click.echo(f"Logic Target on {app.config['APP_BASE_URL']} (Ctrl+C to stop)")
+    from werkzeug.serving import run_simple
+
     # Threaded: in sandbox mode the app calls its own /sandbox/tiktok/ over HTTP.
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # (app.run() refuses to block inside a `flask` command, hence werkzeug directly.)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def start_background_jobs(app: Flask) -> None:
