@@ -99,10 +99,11 @@ def register_database_hygiene(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import (auth, connection_sync, errors, health, integrations, performance, public, reports, shell,
-                         tiktok_auth)
+    from app.web import (audit, auth, connection_sync, errors, health, integrations, performance, public, reports,
+                         shell, tiktok_auth)
 
-    for module in (auth, shell, integrations, performance, reports, health, public, tiktok_auth, connection_sync):
+    for module in (auth, shell, integrations, performance, reports, health, public, tiktok_auth, connection_sync,
+                   audit):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

@@ -23,3 +23,28 @@ def record(event: str, *, actor_id: int | None = None, workspace_id: int | None 
     log.info("audit %s actor=%s workspace=%s connection=%s %s", event, actor_id, workspace_id,
              connection_id, " ".join(f"{k}={v}" for k, v in sorted(detail.items())))
     return ev
+
+
+EVENT_LABELS = {
+    "connect.started": "Started connecting an account",
+    "connect.succeeded": "Connected an account",
+    "connect.failed": "Connecting failed",
+    "connect.invalid_state": "Connecting refused (security check)",
+    "connect.denied": "Connecting cancelled on TikTok",
+    "token.refreshed": "Access token refreshed",
+    "token.refresh_refused": "TikTok refused a token refresh",
+    "sync.needs_reconnect": "Sync stopped: reconnect needed",
+}
+
+
+def workspace_events(workspace_id: int, *, limit: int, offset: int = 0) -> list[AuditEvent]:
+    """A workspace's audit trail, newest first (one query; actor and account loaded with it)."""
+    import sqlalchemy as sa
+
+    return list(db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.workspace_id == workspace_id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)))
+
+
+def describe(event: AuditEvent) -> str:
+    return EVENT_LABELS.get(event.event, event.event.replace(".", " ").replace("_", " ").capitalize())

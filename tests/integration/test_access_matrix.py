@@ -34,6 +34,8 @@ SCOPED = {
     "reports.email_preview": [lambda o: f"/reports/2026-W21/email?workspace={o['ws'].id}"],
     "integrations.index": [lambda o: f"/settings/integrations?workspace={o['ws'].id}"],
     "connection_sync.row": [lambda o: f"/connections/{o['conn'].id}/row"],
+    "audit.index": [lambda o: f"/settings/audit?workspace={o['ws'].id}"],
+    "audit.export_csv": [lambda o: f"/settings/audit.csv?workspace={o['ws'].id}"],
 }
 # Routes that change state but are called by TikTok, not a browser: signature-checked instead.
 CSRF_EXEMPT: set[str] = {"tiktok_webhook.webhook"}
