@@ -62,16 +62,28 @@ def refresh_connection(connection_id: int, *, client: TikTokClient, keyring, now
             refresh_token = connections.open_token(conn, connections.REFRESH, keyring=keyring)
         except CryptoError:
             return _needs_reconnect(conn, now, reason="token_unreadable")
+        db.session.commit()  # no transaction stays open while we wait on TikTok
         try:
             tokens = client.refresh(refresh_token)
         except (tt_errors.InvalidGrant, tt_errors.TokenInvalid):
+            conn = db.session.get(TikTokConnection, connection_id)
+            if conn is None or conn.status != STATUS_ACTIVE:
+                return Outcome.SKIPPED
             return _needs_reconnect(conn, now, reason="refresh_refused")
         except tt_errors.TikTokError as e:
+            conn = db.session.get(TikTokConnection, connection_id)
+            if conn is None:
+                return Outcome.SKIPPED
             conn.last_error = f"Token refresh failed: TikTok {type(e).__name__} ({now:%Y-%m-%d %H:%M} UTC)"
             conn.refresh_failures += 1
             db.session.commit()
             log.warning("refresh failed connection=%s kind=%s", conn.id, type(e).__name__)
             return Outcome.FAILED
+        conn = db.session.get(TikTokConnection, connection_id)  # re-read: disconnected meanwhile?
+        if conn is None or conn.status != STATUS_ACTIVE:
+            # A late result is discarded: no token is written back onto a disconnected row.
+            log.info("refresh result discarded connection=%s (no longer active)", connection_id)
+            return Outcome.SKIPPED
         _store_rotated(conn, tokens, keyring=keyring, now=now)
         return Outcome.REFRESHED
     finally:

@@ -259,3 +259,28 @@ def test_needs_reconnect_row_offers_reconnect(app, client, people):
     login(client, people.creator)
     html = client.get("/settings/integrations").get_data(as_text=True)
     assert "Needs reconnect" in html and ">Reconnect</button>" in html and "Refresh now" not in html
+
+
+def test_late_refresh_result_is_discarded_after_disconnect(app, people, requests_mock):
+    """SECURITY case 26: disconnected while TikTok was answering → nothing written back."""
+    conn = sealed_connection(app, people.workspace, people.creator)
+    conn_id = conn.id
+
+    def disconnect_meanwhile(request, context):
+        # another session disconnects this account while our refresh call is in flight
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with engine.begin() as c:
+            c.execute(text("UPDATE tiktok_connections SET status='disconnected', access_token_sealed=NULL, "
+                           "refresh_token_sealed=NULL WHERE id=:id"), {"id": conn_id})
+        engine.dispose()
+        return refresh_body()
+
+    requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/", json=disconnect_meanwhile)
+    outcome = token_refresh.refresh_connection(conn_id, client=get_client(app), keyring=connections.get_keyring(app),
+                                               now=NOW)
+    assert outcome is token_refresh.Outcome.SKIPPED
+    db.session.expire_all()
+    conn = db.session.get(TikTokConnection, conn_id)
+    assert conn.status == "disconnected" and conn.access_token_sealed is None and conn.refresh_token_sealed is None
