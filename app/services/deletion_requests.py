@@ -111,17 +111,24 @@ def by_reference(reference: str) -> DeletionRequest | None:
     return db.session.scalar(sa.select(DeletionRequest).where(DeletionRequest.reference == reference))
 
 
-def verify(token: str, *, now: datetime) -> DeletionRequest:
-    """Mark the request verified (once). A second click on the same link is harmless."""
+def find_by_token(token: str, *, now: datetime) -> DeletionRequest:
+    """The request a confirmation link names, without changing it (a GET must not:
+    mail scanners open links). Raises VerifyError for unknown or expired links."""
     if not token or len(token) > 100:
         raise VerifyError("unknown")
     req = db.session.scalar(sa.select(DeletionRequest).where(DeletionRequest.verify_token_hash == _hash(token)))
     if req is None:
         raise VerifyError("unknown")
+    if req.status == REQUEST_RECEIVED and (req.verify_expires_at is None or req.verify_expires_at <= now):
+        raise VerifyError("expired")
+    return req
+
+
+def verify(token: str, *, now: datetime) -> DeletionRequest:
+    """Mark the request verified (once). A second confirmation is harmless."""
+    req = find_by_token(token, now=now)
     if req.status != REQUEST_RECEIVED:
         return req
-    if req.verify_expires_at is None or req.verify_expires_at <= now:
-        raise VerifyError("expired")
     req.status = REQUEST_VERIFIED
     req.verified_at = now
     audit.record("deletion_request.verified", reference=req.reference)

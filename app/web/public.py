@@ -63,15 +63,21 @@ def data_deletion_status(reference: str):
     return _private(render_template("public/data_deletion_status.html", req=req))
 
 
-@bp.get("/data-deletion/verify/<token>")
+@bp.route("/data-deletion/verify/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute")
 def data_deletion_verify(token: str):
+    """GET shows a confirm button; only the POST changes anything (link scanners only GET)."""
     try:
-        req = deletion_requests.verify(token, now=_now())
+        if request.method == "GET":
+            req = deletion_requests.find_by_token(token, now=_now())
+            if req.status == "received":
+                return _private(render_template("public/data_deletion_confirm.html", req=req, token=token))
+        else:
+            req = deletion_requests.verify(token, now=_now())
     except deletion_requests.VerifyError as e:
         return _private(render_template("public/data_deletion_link.html", kind=e.kind), 410 if e.kind == "expired" else 404)
     db.session.commit()
-    return _private(render_template("public/data_deletion_status.html", req=req, just_verified=True))
+    return _private(render_template("public/data_deletion_status.html", req=req, just_verified=request.method == "POST"))
 
 
 def _private(response, status: int = 200):

@@ -43,6 +43,15 @@ def file_request(client, handle="@BrassOrbit3", email="owner@example.com"):
     return client.post("/data-deletion", data={"csrf_token": token, "handle": handle, "email": email})
 
 
+def confirm(client, link):
+    """Open the emailed link (a confirm page: GET changes nothing) and press Confirm."""
+    page = client.get(link)
+    if page.status_code != 200 or "Confirm deletion request" not in page.get_data(as_text=True):
+        return page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return client.post(link, data={"csrf_token": token})
+
+
 def verify_link(smtp_server) -> str:
     text = body_text(smtp_server.messages[-1])
     return re.search(r"https://lt\.example(/data-deletion/verify/\S+)", text).group(1)
@@ -81,7 +90,10 @@ def test_request_end_to_end_across_workspaces(mail_app, anon, smtp_server, peopl
     run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(hours=1))
     assert count(TikTokConnection) == 3
 
-    v = anon.get(token_path)
+    opened = anon.get(token_path)  # mail scanners open links: that alone must change nothing
+    assert opened.status_code == 200 and "Confirm deletion request" in opened.get_data(as_text=True)
+    assert db.session.scalar(sa.select(DeletionRequest.status)) == "received"
+    v = confirm(anon, token_path)
     assert v.status_code == 200 and "confirmed" in v.get_data(as_text=True)
     assert v.headers["Cache-Control"] == "no-store" and v.headers["Referrer-Policy"] == "no-referrer"
     assert "scheduled for the next nightly run" in anon.get(status_url).get_data(as_text=True)
@@ -117,7 +129,7 @@ def test_unknown_handle_gets_the_same_answer(mail_app, anon, smtp_server, people
 
 def test_unknown_handle_completes_without_revealing_anything(mail_app, anon, smtp_server, people):
     r = file_request(anon, handle="nobody_here")
-    anon.get(verify_link(smtp_server))
+    confirm(anon, verify_link(smtp_server))
     result = run_job(mail_app, "purge")
     assert result.counts["requests_completed"] == 1
     assert "has been deleted" in anon.get(r.headers["Location"]).get_data(as_text=True)
@@ -131,7 +143,7 @@ def test_expired_link_changes_nothing(mail_app, anon, smtp_server, people):
     req = db.session.scalar(sa.select(DeletionRequest))
     req.verify_expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
     db.session.commit()
-    r = anon.get(link)
+    r = confirm(anon, link)
     assert r.status_code == 410 and "expired" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(DeletionRequest)).status == "received"
     run_job(mail_app, "purge")
@@ -141,9 +153,9 @@ def test_expired_link_changes_nothing(mail_app, anon, smtp_server, people):
 def test_link_is_single_use_and_unknown_links_are_404(mail_app, anon, smtp_server, people):
     file_request(anon)
     link = verify_link(smtp_server)
-    assert anon.get(link).status_code == 200
+    assert confirm(anon, link).status_code == 200
     first = db.session.scalar(sa.select(DeletionRequest)).verified_at
-    assert anon.get(link).status_code == 200  # a second click shows the status, changes nothing
+    assert confirm(anon, link).status_code == 200  # a second click shows the status, changes nothing
     assert db.session.scalar(sa.select(DeletionRequest)).verified_at == first
     assert anon.get("/data-deletion/verify/not-a-real-token").status_code == 404
     assert anon.get("/data-deletion/0123456789abcdef01234567").status_code == 404
