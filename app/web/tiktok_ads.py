@@ -9,7 +9,9 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.services import access, connections
 from app.tiktok import get_client
-from app.web.tiktok_auth import _no_referrer, _now, _session_ref
+from app.web.oauth_flow import no_referrer as _no_referrer
+from app.web.oauth_flow import now as _now
+from app.web.oauth_flow import session_ref as _session_ref
 
 bp = Blueprint("tiktok_ads", __name__)
 

@@ -1,8 +1,6 @@
 """Connect a TikTok account: start (POST), callback (GET). Logic in services/connections."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -10,20 +8,12 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.services import access, connections
 from app.tiktok import get_client
+from app.web.oauth_flow import no_referrer as _no_referrer
+from app.web.oauth_flow import now as _now
+from app.web.oauth_flow import session_ref as _session_ref
 from jobs.scheduler import wake
 
 bp = Blueprint("tiktok_auth", __name__)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _session_ref() -> str:
-    """A random reference the browser session holds; the transaction stores its hash."""
-    if "oauth_ref" not in session:
-        session["oauth_ref"] = connections.new_session_ref()
-    return session["oauth_ref"]
 
 
 @bp.post("/tiktok/auth/connect")
@@ -60,12 +50,3 @@ def callback():
     wake(current_app, "sync")  # the first sync runs at once when a scheduler serves this process
     return _no_referrer(redirect(url_for("performance.dashboard", workspace=conn.workspace_id, account=conn.id,
                                          connected=conn.username), 302))
-
-
-def _no_referrer(response, status=None):
-    """The callback URL carried a code: don't let the next page's requests leak it."""
-    from flask import make_response
-
-    resp = make_response(response) if status is None else make_response(response, status)
-    resp.headers["Referrer-Policy"] = "no-referrer"
-    return resp
