@@ -452,7 +452,8 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> int:
     dialect = db.engine.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(ReportDelivery).values(rows).on_conflict_do_nothing(index_elements=["report_id", "recipient_email"])
-    return db.session.execute(stmt).rowcount or 0
+    # Count what RETURNING gives back: psycopg reports rowcount -1 for this statement.
+    return len(db.session.execute(stmt.returning(ReportDelivery.id)).all())
 
 
 def ensure_deliveries(report: Report, *, now: datetime) -> int:
