@@ -1,18 +1,14 @@
 """A weekly report in Chromium under the real CSP, and its HTML email rendered (saved as
 artifacts: report.png, report-email.html, report-email.png)."""
-import os
-from pathlib import Path
-
 import pytest
 
 from app.extensions import db
 from app.services import accounts, reports
+from tests.browser.test_dashboard import ARTIFACTS, sign_in  # same admin and password as the dashboard test
 from tests.factories import make_connection, seed_performance
 from tests.report_data import NOW, WEEK
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "tmp" / "artifacts"))
 
 
 @pytest.fixture
@@ -28,14 +24,6 @@ def built_report(live_server):
         reports.build_report(ws, WEEK, now=NOW)
         db.session.commit()
         return ws.id
-
-
-def sign_in(page, live_server):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill("admin@brass.studio")
-    page.get_by_label("Password").fill("demo-admin-pass")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server.url + "/performance")
 
 
 def test_report_page_and_its_email_render(live_server, page, built_report):
