@@ -16,7 +16,6 @@ Ads and their daily delivery. Rules:
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -77,7 +76,7 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
     attempt = 0
     while True:
         try:
-            fetched = _fetch(client, access, open_id, scopes, now=now, first_sync=first_sync)
+            fetched = _fetch(client, access, open_id, scopes, now=now, first_sync=first_sync, sleep=sleep)
             break
         except tt_errors.TokenInvalid:
             if refreshed:
@@ -126,16 +125,48 @@ def _retry_base() -> float:
     return float(current_app.config.get("SYNC_RETRY_BASE_SECONDS", 1))
 
 
+def _rate_limit_wait() -> float:
+    """Seconds one sync may wait in all for TikTok's rate limit to reset before giving up
+    for this run (SYNC_RATE_LIMIT_WAIT_SECONDS; 0 never waits)."""
+    from flask import current_app
+
+    return float(current_app.config.get("SYNC_RATE_LIMIT_WAIT_SECONDS", 60))
+
+
 def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *, now: datetime,
-           first_sync: bool) -> _Fetched:
+           first_sync: bool, sleep: Callable[[float], None] = time.sleep) -> _Fetched:
+    """Every call waits out a 40100 (Retry-After) and is repeated, within one budget per
+    sync: the limit is app-wide, so the next connection would only meet it too, and a
+    page already fetched is never fetched again."""
+    budget = [_rate_limit_wait()]
+
+    def call(fn, *args, **kwargs):
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except tt_errors.RateLimited as e:
+                wait = max(e.retry_after or 1.0, 1.0)
+                if wait > budget[0]:
+                    raise
+                budget[0] -= wait
+                log.info("TikTok rate limit: waiting %.0fs", wait)
+                sleep(wait)
+
     today = now.date()
     start = today - timedelta(days=FIRST_HISTORY_DAYS if first_sync else ROUTINE_HISTORY_DAYS)
-    profile = client.get_business_profile(access, open_id, start_date=start, end_date=today,
-                                          fields=profile_fields_for(scopes))
+    profile = call(client.get_business_profile, access, open_id, start_date=start, end_date=today,
+                   fields=profile_fields_for(scopes))
     videos: list[Video] = []
     if "video.list" in scopes:
-        videos = list(itertools.islice(client.iter_videos(access, open_id, fields=video_fields_for(scopes)),
-                                       MAX_POSTS))
+        fields, cursor, seen = video_fields_for(scopes), None, set()
+        for _ in range(MAX_POSTS):  # client.iter_videos' walk (bounded), each page retried on 40100
+            page = call(client.list_videos, access, open_id, cursor=cursor, fields=fields)
+            videos.extend(page.videos)
+            if len(videos) >= MAX_POSTS or not page.has_more or page.cursor is None or page.cursor in seen:
+                break
+            seen.add(page.cursor)
+            cursor = page.cursor
+        videos = videos[:MAX_POSTS]
     return _Fetched(profile, videos)
 
 
