@@ -1,22 +1,14 @@
 """Connect a TikTok account in Chromium: Integrations → sandbox consent → dashboard."""
 import pytest
 
-from app.extensions import db
-from app.services import accounts
+from tests.browser.helpers import add_person, sign_in_page
 
 pytestmark = pytest.mark.browser
 
 
 def _sign_in(live_server, page):
-    with live_server.app.app_context():
-        ws = accounts.get_or_create_workspace("Brass Studio")
-        accounts.create_user("admin@brass.studio", role="client_admin", workspace=ws, password="demo-admin-pass")
-        db.session.commit()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill("admin@brass.studio")
-    page.get_by_label("Password").fill("demo-admin-pass")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/performance")
+    add_person(live_server)
+    sign_in_page(page, live_server)
 
 
 def test_connect_in_chromium(live_server, page):

@@ -1,8 +1,5 @@
 """The dashboard in Chromium under the real CSP: tiles, charts, and a posts table that
 sorts and pages through htmx without reloading the page."""
-import os
-from pathlib import Path
-
 import pytest
 
 import sqlalchemy as sa
@@ -10,11 +7,11 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Post
 from app.services import accounts
+from tests.browser.helpers import ARTIFACTS, sign_in_page
 from tests.factories import make_connection, seed_performance
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "tmp" / "artifacts"))
 
 
 @pytest.fixture
@@ -33,11 +30,7 @@ def dashboard_account(live_server):
 
 
 def sign_in(page, live_server):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill("admin@brass.studio")
-    page.get_by_label("Password").fill("demo-admin-pass")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server.url + "/performance")
+    sign_in_page(page, live_server)
 
 
 def first_caption(page) -> str:

@@ -3,6 +3,7 @@ changes in place (htmx, no page reload) and a toast confirms."""
 import pytest
 import requests
 
+from tests.browser.helpers import sign_in_page
 from tests.e2e.helpers import connect_account, sign_in
 
 pytestmark = pytest.mark.browser
@@ -11,11 +12,7 @@ pytestmark = pytest.mark.browser
 def test_disconnect_through_the_confirm_dialog(live_server, page):
     s, ws_id = sign_in(live_server, email="admin@brass.studio", role="client_admin", password="demo-admin-pass")
     connect_account(live_server, s, ws_id, username="brassorbit3")
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill("admin@brass.studio")
-    page.get_by_label("Password").fill("demo-admin-pass")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/performance**")
+    sign_in_page(page, live_server)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Integrations").click()
     row = page.locator("#connected-accounts li", has_text="@brassorbit3")
     assert row.get_by_role("button", name="Disconnect").is_visible()

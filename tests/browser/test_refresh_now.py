@@ -1,21 +1,14 @@
 """'Refresh now' swaps the account's row through htmx, without a page reload."""
 import pytest
 
-from app.extensions import db
-from app.services import accounts
+from tests.browser.helpers import add_person, sign_in_page
 
 pytestmark = pytest.mark.browser
 
 
 def test_refresh_now_swaps_the_row(live_server, page):
-    with live_server.app.app_context():
-        ws = accounts.get_or_create_workspace("Brass Studio")
-        accounts.create_user("leo@brass.studio", role="creator", workspace=ws, password="demo-leo-pass")
-        db.session.commit()
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Email").fill("leo@brass.studio")
-    page.get_by_label("Password").fill("demo-leo-pass")
-    page.get_by_role("button", name="Sign in").click()
+    add_person(live_server, "leo@brass.studio", "demo-leo-pass", role="creator")
+    sign_in_page(page, live_server, "leo@brass.studio", "demo-leo-pass")
     page.goto(live_server.url + "/settings/integrations")
     page.get_by_role("button", name="Connect TikTok").click()
     page.get_by_role("button", name="Grant").click()

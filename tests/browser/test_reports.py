@@ -4,7 +4,8 @@ import pytest
 
 from app.extensions import db
 from app.services import accounts, reports
-from tests.browser.test_dashboard import ARTIFACTS, sign_in  # same admin and password as the dashboard test
+from tests.browser.helpers import ARTIFACTS
+from tests.browser.test_dashboard import sign_in  # same admin and password as the dashboard test
 from tests.factories import make_connection, seed_performance
 from tests.report_data import NOW, WEEK
 

@@ -1,18 +1,14 @@
 """Sign in through the real page in Chromium, under the real CSP."""
 import pytest
 
-from app.extensions import db
-from app.services import accounts
+from tests.browser.helpers import add_person
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def demo_admin(live_server):
-    with live_server.app.app_context():
-        ws = accounts.get_or_create_workspace("Brass Studio")
-        accounts.create_user("admin@brass.studio", role="client_admin", workspace=ws, password="demo-admin-pass")
-        db.session.commit()
+    add_person(live_server)
     return "admin@brass.studio", "demo-admin-pass"
 
 
