@@ -2,12 +2,12 @@
 import re
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import TikTokConnection
-from app.services import accounts, connections
+from app.services import connections
+from tests.e2e.helpers import csrf, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -18,23 +18,11 @@ def _form_fields(html: str) -> dict:
 
 @pytest.fixture
 def signed_in(live_server):
-    with live_server.app.app_context():
-        ws = accounts.get_or_create_workspace("Brass Studio")
-        accounts.create_user("maya@brass.studio", role="creator", workspace=ws, password="demo-maya-pass")
-        db.session.commit()
-        ws_id = ws.id
-    s = requests.Session()
-    page = s.get(live_server.url + "/login").text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    r = s.post(live_server.url + "/login", data={"csrf_token": token, "email": "maya@brass.studio",
-                                                  "password": "demo-maya-pass"})
-    assert r.ok
-    return s, ws_id
+    return sign_in(live_server)
 
 
 def _start(live_server, s, ws_id):
-    page = s.get(live_server.url + "/settings/integrations").text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    token = csrf(s.get(live_server.url + "/settings/integrations").text)
     r = s.post(live_server.url + "/tiktok/auth/connect", data={"csrf_token": token, "workspace_id": ws_id},
                allow_redirects=False)
     assert r.status_code == 302
