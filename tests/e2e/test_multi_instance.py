@@ -106,11 +106,16 @@ class Instance:
 
 @pytest.fixture
 def sandbox():
+    threads_before = set(threading.enumerate())
     server = SandboxServer()
     # Rate limits are the bench's subject (bench/run.py); here they would only add waiting.
     server.settings.app_qpm = server.settings.per_account_qpm = 100_000
     yield server
     server.stop()
+    # The sandbox thread still sleeping in the injected timeout, and the instances' pipe
+    # readers, end here, not during a later test that counts threads.
+    for t in set(threading.enumerate()) - threads_before:
+        t.join(15)
 
 
 @pytest.fixture
