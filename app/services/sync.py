@@ -86,6 +86,8 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
             if outcome is not token_refresh.Outcome.REFRESHED:
                 if outcome is token_refresh.Outcome.NEEDS_RECONNECT:
                     return SyncOutcome("needs_reconnect")
+                if outcome is token_refresh.Outcome.SKIPPED:  # disconnected meanwhile (e.g. TikTok's webhook)
+                    return SyncOutcome("skipped")
                 return _record_failure(connection_id, now, "access token expired and could not be refreshed yet")
             refreshed = True
             conn = db.session.get(TikTokConnection, connection_id)
