@@ -48,6 +48,8 @@ def base_overrides(tmp_path: Path, **extra) -> dict:
         "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # the real default is scrypt; tests need speed
         "SANDBOX_STATE_PATH": None,
+        # Tests see every render (query budgets, fresh figures); test_dashboard_cache.py turns it on.
+        "FRAGMENT_CACHE_SECONDS": 0,
     }
     overrides.update(extra)
     return overrides

@@ -23,16 +23,42 @@ def workspaces_query(user: User) -> sa.Select:
     return q
 
 
+def _request_memo() -> dict | None:
+    """A per-request memo (the shell, the route and the templates all ask the same
+    questions); None outside a request, e.g. in jobs."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return None
+    if "access_memo" not in g:
+        g.access_memo = {}
+    return g.access_memo
+
+
 def visible_workspaces(user: User) -> list[Workspace]:
-    return list(db.session.scalars(workspaces_query(user)))
+    memo = _request_memo()
+    key = ("workspaces", user.id)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = list(db.session.scalars(workspaces_query(user)))
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def role_in(user: User, workspace_id: int) -> str | None:
     if user.is_agency:
         return ROLE_AGENCY
-    return db.session.scalar(
+    memo = _request_memo()
+    key = ("role", user.id, workspace_id)
+    if memo is not None and key in memo:
+        return memo[key]
+    role = db.session.scalar(
         sa.select(Membership.role).where(Membership.user_id == user.id, Membership.workspace_id == workspace_id)
     )
+    if memo is not None:
+        memo[key] = role
+    return role
 
 
 def workspace_or_404(user: User, workspace_id: int | None) -> Workspace:

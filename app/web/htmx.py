@@ -24,6 +24,13 @@ def render_page_or_partial(page: str, partial: str, *, status: int = 200, **cont
     return response
 
 
+def fragment_response(html: str, *, status: int = 200):
+    """An already-rendered fragment (e.g. from the fragment cache) for an htmx swap."""
+    response = hx_make_response(html, status)
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
 def partial_response(template: str, *, status: int = 200, notify: tuple[str, str] | None = None,
                      events: dict[str, Any] | None = None, **context: Any):
     """Render a partial for an htmx action, announcing side effects with HX-Trigger."""

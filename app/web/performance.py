@@ -6,14 +6,15 @@ page when opened directly (render_page_or_partial).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
 from app.models import TikTokConnection, Workspace, utcnow
-from app.services import access, dashboard
+from app.services import access, dashboard, metrics
 from app.web.context import current_workspace
-from app.web.htmx import is_fragment_request, render_page_or_partial
+from app.web.fragment_cache import fragment_cache
+from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
 
 bp = Blueprint("performance", __name__)
 
@@ -40,12 +41,34 @@ def _selection(*, required: bool = False) -> tuple[Workspace | None, list[TikTok
 def _page(ws, connections, selected, *, include_summary: bool = True):
     params = dashboard.parse_table_params(request.args)
     context = {"connections": connections, "selected": selected, "connected": request.args.get("connected", "")[:64]}
-    if selected is not None and include_summary:
-        context["board"] = dashboard.build_dashboard(selected, ws, params, now=utcnow())
-        context["table"] = context["board"].table
-    elif selected is not None:
-        context["table"] = dashboard.posts_table(selected, ws, params, now=utcnow())
+    if selected is None:
+        return context
+    now = utcnow()
+    if include_summary:
+        def render_panel():
+            board = dashboard.build_dashboard(selected, ws, params, now=now)
+            # The panel needs no context processors (shell, workspace switcher): render it bare,
+            # so the page's own render is the only one that runs them.
+            return current_app.jinja_env.get_template("performance/_account_panel.html").render(
+                board=board, table=board.table, selected=selected)
+
+        context["panel"] = fragment_cache().get_or_render(("panel", *_version(ws, selected, now), params), render_panel)
+    else:
+        def render_table():
+            table = dashboard.posts_table(selected, ws, params, now=now)
+            return current_app.jinja_env.get_template("performance/_posts_table.html").render(
+                table=table, selected=selected)
+
+        context["table_html"] = fragment_cache().get_or_render(("table", *_version(ws, selected, now), params),
+                                                               render_table)
     return context
+
+
+def _version(ws: Workspace, conn: TikTokConnection, now) -> tuple:
+    """Everything the panel's content depends on besides the table parameters."""
+    tz = metrics.workspace_tz(ws.timezone)
+    return (conn.id, conn.username, conn.status, conn.last_synced_at, conn.sync_requested_at, ws.timezone,
+            ws.cadence_target, now.astimezone(tz).date())
 
 
 @bp.get("/performance", endpoint="dashboard")
@@ -59,8 +82,9 @@ def dashboard_page():
 @login_required
 def posts():
     ws, connections, selected = _selection(required=True)
-    context = _page(ws, connections, selected, include_summary=not is_fragment_request())
-    return render_page_or_partial("performance/index.html", "performance/_posts_table.html", **context)
+    if not is_fragment_request():  # opened directly: the whole page
+        return render_page_or_partial("performance/index.html", "", **_page(ws, connections, selected))
+    return fragment_response(_page(ws, connections, selected, include_summary=False)["table_html"])
 
 
 @bp.get("/performance/export.csv")

@@ -1,0 +1,63 @@
+"""The dashboard's account panel is cached by what it shows, never by who looks."""
+from datetime import timedelta
+
+from app.extensions import db
+from app.models import utcnow
+from tests.conftest import login
+from tests.factories import make_connection, seed_performance
+from tests.integration.test_performance import QueryCounter
+
+
+def test_cached_panel_saves_queries_and_a_sync_refreshes_it(app, client, people):
+    app.config["FRAGMENT_CACHE_SECONDS"] = 60
+    app.extensions.pop("fragment_cache", None)
+    conn = make_connection(people.workspace, people.admin, username="brassorbit3")
+    seed_performance(conn, tz="Europe/London", days=40, posts=20)
+    db.session.commit()
+    login(client, people.admin)
+    url = f"/performance?account={conn.id}"
+    with QueryCounter(db.engine) as first:
+        page = client.get(url).get_data(as_text=True)
+    with QueryCounter(db.engine) as second:
+        again = client.get(url).get_data(as_text=True)
+    assert len(second.statements) < len(first.statements)
+    assert again == page
+    # a sync changes the account's version: the next view is rendered afresh
+    conn.last_synced_at = utcnow() + timedelta(seconds=1)
+    db.session.commit()
+    with QueryCounter(db.engine) as third:
+        client.get(url)
+    assert len(third.statements) == len(first.statements)
+
+
+def test_panel_cache_never_crosses_accounts_or_access(app, client, people):
+    app.config["FRAGMENT_CACHE_SECONDS"] = 60
+    app.extensions.pop("fragment_cache", None)
+    mine = make_connection(people.workspace, people.creator, username="creator_acct")
+    theirs = make_connection(people.workspace, people.creator2, username="other_creator_acct")
+    seed_performance(mine, tz="Europe/London", days=20, posts=5)
+    seed_performance(theirs, tz="Europe/London", days=20, posts=5)
+    db.session.commit()
+    login(client, people.admin)
+    assert "other_creator_acct" in client.get(f"/performance?account={theirs.id}").get_data(as_text=True)
+    login(client, people.creator)  # the panel for `theirs` is cached now, but access comes first
+    assert client.get(f"/performance?account={theirs.id}").status_code == 404
+    page = client.get(f"/performance?account={mine.id}").get_data(as_text=True)
+    assert "creator_acct" in page and "other_creator_acct" not in page
+
+
+def test_cached_posts_partial_per_table_state(app, client, people):
+    app.config["FRAGMENT_CACHE_SECONDS"] = 60
+    app.extensions.pop("fragment_cache", None)
+    conn = make_connection(people.workspace, people.admin, username="brassorbit3")
+    seed_performance(conn, tz="Europe/London", days=40, posts=30)
+    db.session.commit()
+    login(client, people.admin)
+    by_views = f"/performance/posts?account={conn.id}&sort=views"
+    with QueryCounter(db.engine) as first:
+        html = client.hx("get", by_views).get_data(as_text=True)
+    with QueryCounter(db.engine) as second:
+        assert client.hx("get", by_views).get_data(as_text=True) == html
+    assert len(second.statements) < len(first.statements)
+    other = client.hx("get", f"/performance/posts?account={conn.id}&sort=posted").get_data(as_text=True)
+    assert other != html and 'id="posts-table"' in other  # another table state, its own entry
