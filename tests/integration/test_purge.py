@@ -240,7 +240,15 @@ def test_disconnect_request_deletion_purge_end_to_end(app, client, people, reque
     seed_account_data(conn, posts=3)
     keeper = make_connection(people.other_workspace, people.outsider, username="other_ws_keeper")
     seed_account_data(keeper)
+    # a real weekly report of the week the posts were made in, naming the account
+    from app.models import Report, ReportConnection
+    from app.services import metrics, reports
+
+    week = metrics.iso_week_label(datetime.now(timezone.utc).date() - timedelta(days=7))
+    report = reports.build_report(people.workspace, week, now=datetime.now(timezone.utc))
     db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportConnection).where(
+        ReportConnection.report_id == report.id, ReportConnection.connection_id == conn.id)) == 1
     conn_id = conn.id
     requests_mock.post(BUSINESS + "tt_user/oauth2/revoke/", json=load("revoke_success"))
     login(client, people.admin)
@@ -249,6 +257,7 @@ def test_disconnect_request_deletion_purge_end_to_end(app, client, people, reque
     result = run_job(app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=1))
     assert result.counts["connections_purged"] == 1
     assert_nothing_references(conn_id, ["e2e_canary_acct", "open-E2E-CANARY", "E2E-ACCESS", "E2E-REFRESH"])
+    assert db.session.get(Report, report.id) is not None  # the workspace's report stays, without the account
     receipt = db.session.scalar(sa.select(DeletionReceipt))
     assert receipt.counts["source"] == "user_request"
     assert db.session.get(TikTokConnection, keeper.id) is not None
