@@ -37,6 +37,13 @@ def current_workspace() -> Workspace | None:
     return ws
 
 
+def use_workspace(ws: Workspace) -> Workspace:
+    """Make `ws` this request's (and the session's) workspace; the caller has checked access."""
+    session["workspace_id"] = ws.id
+    request.environ["lt.workspace"] = ws
+    return ws
+
+
 def init_app(app: Flask) -> None:
     from app.web import filters
 

@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from app.models import TikTokConnection, Workspace, utcnow
 from app.services import access, dashboard, metrics
-from app.web.context import current_workspace
+from app.web.context import current_workspace, use_workspace
 from app.web.fragment_cache import fragment_cache
 from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
 
@@ -23,13 +23,16 @@ def _selection(*, required: bool = False) -> tuple[Workspace | None, list[TikTok
     """The current workspace, its accounts this user may see, and the one asked for
     (`?account=`, else the one just connected, else the first; 404 if `required` and none)."""
     ws = current_workspace()
-    connections = access.visible_connections(current_user, ws) if ws else []
     account_id = request.args.get("account", type=int)
     if account_id is not None:
         selected = access.connection_or_404(current_user, account_id)
         if ws is None or selected.workspace_id != ws.id:
-            raise NotFound()
-        return ws, connections, selected
+            if "workspace" in request.args:  # an explicit workspace that doesn't hold this account
+                raise NotFound()
+            # A link to an account of another of the user's workspaces: show that workspace.
+            ws = use_workspace(access.workspace_or_404(current_user, selected.workspace_id))
+        return ws, access.visible_connections(current_user, ws), selected
+    connections = access.visible_connections(current_user, ws) if ws else []
     connected = request.args.get("connected", "")
     chosen = next((c for c in connections if connected and c.username == connected), None)
     chosen = chosen or next(iter(connections), None)

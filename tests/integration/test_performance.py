@@ -375,3 +375,16 @@ def test_page_and_partial_issue_a_fixed_number_of_queries(client, people):
     # snapshots, window posts, post-view fallback, Spark rows, table count + page.
     assert counts[("large", "page")] <= 14, counts
     assert counts[("large", "partial")] <= 9, counts
+
+
+def test_agency_link_to_another_workspaces_account_switches_workspace(client, people):
+    theirs = make_connection(people.other_workspace, people.outsider, username="other_ws_acct")
+    db.session.commit()
+    login(client, people.agency)
+    client.get(f"/performance?workspace={people.workspace.id}")  # working in Brass Studio
+    r = client.get(f"/performance?account={theirs.id}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "@other_ws_acct" in html and "Other Client" in html
+    # an explicit, contradicting workspace is still a 404
+    assert client.get(f"/performance?workspace={people.workspace.id}&account={theirs.id}").status_code == 404
