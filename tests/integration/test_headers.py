@@ -69,3 +69,24 @@ def test_healthz(client):
 def test_request_body_size_is_capped(client):
     r = client.post("/login", data={"email": "x" * 300_000})
     assert r.status_code == 413
+
+
+def test_production_session_cookie_is_host_prefixed_and_secure(app_factory):
+    from app.services import accounts
+    from app.extensions import db
+
+    app = app_factory(APP_ENV="production", TIKTOK_CLIENT_KEY="k", TIKTOK_CLIENT_SECRET="s")
+    with app.app_context():
+        ws = accounts.get_or_create_workspace("W")
+        accounts.create_user("p@example.com", role="client_admin", workspace=ws, password="long-enough-pw")
+        db.session.commit()
+    client = app.test_client()
+    page = client.get("/login", base_url="https://lt.example").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    r = client.post("/login", base_url="https://lt.example", headers={"Referer": "https://lt.example/login"},
+                    data={"csrf_token": token, "email": "p@example.com", "password": "long-enough-pw"})
+    assert r.status_code == 303
+    cookie = [h for h in r.headers.getlist("Set-Cookie") if h.startswith("__Host-session=")][0]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie

@@ -87,6 +87,7 @@ def test_production_requires_real_secrets(tmp_path):
     cfg = load_config({"APP_ENV": "production", "SECRET_KEY": "x" * 40, "TOKEN_KEYS": GOOD_KEYS,
                        "TIKTOK_CLIENT_KEY": "k", "TIKTOK_CLIENT_SECRET": "s"}, instance_dir=tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_NAME"] == "__Host-session"
 
 
 def test_development_generates_missing_secrets_once_with_a_warning(tmp_path):
