@@ -8,8 +8,9 @@ scheduler" (APScheduler's job stores can't be shared between processes).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
@@ -17,6 +18,9 @@ import jobs
 from jobs.runner import run_job
 
 log = logging.getLogger("jobs.scheduler")
+
+CATCH_UP_ON_START = {"weekly-reports", "purge"}
+CATCH_UP_DELAY = timedelta(seconds=60)
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
@@ -28,10 +32,23 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     for name, trigger in jobs.SCHEDULE.items():
         scheduler.add_job(_run_safely, id=name, name=name, args=(app, name), replace_existing=True, **trigger)
+    # The in-memory job store forgets a trigger that fell while the app was down (a deploy
+    # across Monday 09:00). These jobs are idempotent per period, so each start runs them
+    # once shortly after boot to catch up whatever was missed; claims keep instances apart.
+    for name in CATCH_UP_ON_START & set(jobs.SCHEDULE):
+        scheduler.add_job(_run_safely, id=f"{name}-catch-up", name=f"{name} (catch-up)", args=(app, name),
+                          next_run_time=datetime.now(timezone.utc) + CATCH_UP_DELAY, replace_existing=True)
+    scheduler.add_listener(_log_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
     log.info("scheduler started jobs=%s", ",".join(sorted(jobs.SCHEDULE)))
     return scheduler
+
+
+def _log_skipped(event) -> None:
+    """A run skipped because the previous one still runs, or missed its grace time: say so."""
+    reason = "still running (max_instances=1)" if event.code == EVENT_JOB_MAX_INSTANCES else "missed its start"
+    log.warning("job run skipped name=%s reason=%s", event.job_id, reason)
 
 
 def _run_safely(app: Flask, name: str) -> None:

@@ -44,3 +44,20 @@ def test_new_connection_is_synced_by_the_scheduler(live_server):
     finally:
         scheduler.shutdown(wait=True)
         app.extensions.pop("scheduler", None)
+
+
+def test_missed_period_jobs_catch_up_once_after_start(live_server):
+    """A deploy across Monday 09:00: the in-memory store forgot the trigger, so
+    weekly-reports and purge run once shortly after the scheduler starts."""
+    app = live_server.app
+    scheduler = start_scheduler(app)
+    try:
+        ids = {j.id: j for j in scheduler.get_jobs()}
+        for name in ("weekly-reports", "purge"):
+            catch_up = ids[f"{name}-catch-up"]
+            assert catch_up.next_run_time is not None
+            assert catch_up.trigger.__class__.__name__ == "DateTrigger"  # once, not repeating
+        assert scheduler.get_job("sync").trigger.__class__.__name__ == "IntervalTrigger"
+    finally:
+        scheduler.shutdown(wait=True)
+        app.extensions.pop("scheduler", None)
