@@ -75,3 +75,22 @@ def test_header_injection_is_refused(app_factory):
     app = mail_app(app_factory)
     with app.app_context(), pytest.raises(MailError):
         _msg(app, "victim@example.com\r\nBcc: everyone@example.com")
+
+
+def test_smtp_server_that_never_answers_times_out(app_factory):
+    """SECURITY case 58: a server that accepts TCP and never sends its banner."""
+    import socket
+    import threading
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    held = []
+    threading.Thread(target=lambda: held.append(silent.accept()), daemon=True).start()
+    app = mail_app(app_factory, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(silent.getsockname()[1]), MAIL_TIMEOUT="1")
+    started = time.monotonic()
+    with app.app_context(), pytest.raises(MailError) as e:
+        mail.send_one(_msg(app))
+    assert e.value.transient and time.monotonic() - started < 5
+    silent.close()
