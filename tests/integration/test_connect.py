@@ -99,7 +99,9 @@ def test_granted_scopes_stored_as_tiktok_returned_them(client, people, requests_
     client.get("/tiktok/auth/callback", query_string={"code": "c", "state": q["state"]})
     conn = db.session.scalar(sa.select(TikTokConnection))
     assert conn.scopes == ["user.info.basic", "video.list", "user.info.username"]
-    assert "Scopes: 3" in client.get("/settings/integrations").get_data(as_text=True)
+    html = client.get("/settings/integrations").get_data(as_text=True)
+    assert "Scopes: 3" in html
+    assert "Not granted: video.insights, comment.list" in html  # the user sees what they unticked
 
 
 def test_auth_code_parameter_is_accepted_too(client, people, requests_mock):
