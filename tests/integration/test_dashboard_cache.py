@@ -1,6 +1,8 @@
 """The dashboard's account panel is cached by what it shows, never by who looks."""
 from datetime import timedelta
 
+import pytest
+
 from app.extensions import db
 from app.models import utcnow
 from tests.conftest import login
@@ -8,12 +10,23 @@ from tests.factories import make_connection, seed_performance
 from tests.integration.test_performance import QueryCounter
 
 
-def test_cached_panel_saves_queries_and_a_sync_refreshes_it(app, client, people):
+@pytest.fixture
+def cache_on(app):
+    """The fragment cache as in production (tests run with it off by default)."""
     app.config["FRAGMENT_CACHE_SECONDS"] = 60
     app.extensions.pop("fragment_cache", None)
-    conn = make_connection(people.workspace, people.admin, username="brassorbit3")
-    seed_performance(conn, tz="Europe/London", days=40, posts=20)
+    return app
+
+
+def account(people, owner=None, username="brassorbit3", posts=20):
+    conn = make_connection(people.workspace, owner or people.admin, username=username)
+    seed_performance(conn, tz="Europe/London", days=40, posts=posts)
     db.session.commit()
+    return conn
+
+
+def test_cached_panel_saves_queries_and_a_sync_refreshes_it(cache_on, client, people):
+    conn = account(people)
     login(client, people.admin)
     url = f"/performance?account={conn.id}"
     with QueryCounter(db.engine) as first:
@@ -30,14 +43,9 @@ def test_cached_panel_saves_queries_and_a_sync_refreshes_it(app, client, people)
     assert len(third.statements) == len(first.statements)
 
 
-def test_panel_cache_never_crosses_accounts_or_access(app, client, people):
-    app.config["FRAGMENT_CACHE_SECONDS"] = 60
-    app.extensions.pop("fragment_cache", None)
-    mine = make_connection(people.workspace, people.creator, username="creator_acct")
-    theirs = make_connection(people.workspace, people.creator2, username="other_creator_acct")
-    seed_performance(mine, tz="Europe/London", days=20, posts=5)
-    seed_performance(theirs, tz="Europe/London", days=20, posts=5)
-    db.session.commit()
+def test_panel_cache_never_crosses_accounts_or_access(cache_on, client, people):
+    mine = account(people, people.creator, "creator_acct", posts=5)
+    theirs = account(people, people.creator2, "other_creator_acct", posts=5)
     login(client, people.admin)
     assert "other_creator_acct" in client.get(f"/performance?account={theirs.id}").get_data(as_text=True)
     login(client, people.creator)  # the panel for `theirs` is cached now, but access comes first
@@ -46,12 +54,8 @@ def test_panel_cache_never_crosses_accounts_or_access(app, client, people):
     assert "creator_acct" in page and "other_creator_acct" not in page
 
 
-def test_cached_posts_partial_per_table_state(app, client, people):
-    app.config["FRAGMENT_CACHE_SECONDS"] = 60
-    app.extensions.pop("fragment_cache", None)
-    conn = make_connection(people.workspace, people.admin, username="brassorbit3")
-    seed_performance(conn, tz="Europe/London", days=40, posts=30)
-    db.session.commit()
+def test_cached_posts_partial_per_table_state(cache_on, client, people):
+    conn = account(people, posts=30)
     login(client, people.admin)
     by_views = f"/performance/posts?account={conn.id}&sort=views"
     with QueryCounter(db.engine) as first:
