@@ -99,20 +99,18 @@ def register_database_hygiene(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import (audit, auth, connection_sync, errors, health, integrations, performance, public, reports,
-                         shell, tiktok_auth)
+    from app.web import (audit, auth, connection_sync, connections, context, errors, health, integrations,
+                         performance, public, reports, shell, tiktok_ads, tiktok_auth, tiktok_webhook)
 
-    for module in (auth, shell, integrations, performance, reports, health, public, tiktok_auth, connection_sync,
-                   audit):
+    for module in (auth, shell, integrations, performance, reports, health, public, audit,
+                   tiktok_auth,      # connect a TikTok account
+                   tiktok_ads,       # link a TikTok Ads advertiser (admins)
+                   tiktok_webhook,   # TikTok's signed webhook (CSRF-exempt)
+                   connection_sync,  # "Refresh now" and the polling row
+                   connections):     # disconnect / delete-data actions
         app.register_blueprint(module.bp)
     errors.init_app(app)
-
-    from app.web import connections, context, tiktok_ads, tiktok_webhook
-
     context.init_app(app)
-    app.register_blueprint(connections.bp)  # disconnect / delete-data actions
-    app.register_blueprint(tiktok_webhook.bp)  # TikTok's signed webhook (CSRF-exempt)
-    app.register_blueprint(tiktok_ads.bp)  # link a TikTok Ads advertiser (admins)
 
     if app.config["TIKTOK_SANDBOX"]:
         from app.sandbox_mount import mount_sandbox

@@ -7,7 +7,7 @@ from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from htmx_flask import make_response as hx_make_response
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app.web.htmx import error_trigger, is_fragment_request
 
@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
         if e.code is None or e.code < 400:
             return e
         if e.code == 404:
-            message = e.description if getattr(e, "_lt_custom", False) else (
+            message = e.description if isinstance(e, HelpfulNotFound) else (
                 "There is nothing here, or you don't have access to it.")
         elif e.code == 429:
             message = "Too many attempts in a short time. Please wait a minute and try again."
@@ -65,10 +65,10 @@ def init_app(app: Flask) -> None:
         return _render(500, "We hit an unexpected error. Nothing was changed; please try again.")
 
 
-def not_found(message: str) -> InternalServerError:
-    """A 404 with a helpful message (e.g. a malformed report week)."""
-    from werkzeug.exceptions import NotFound
+class HelpfulNotFound(NotFound):
+    """A 404 whose message is shown as written (e.g. a malformed report week); other
+    404s say only "nothing here", never whether an id exists."""
 
-    e = NotFound(message)
-    e._lt_custom = True  # type: ignore[attr-defined]
-    return e
+
+def not_found(message: str) -> HelpfulNotFound:
+    return HelpfulNotFound(message)
