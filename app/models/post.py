@@ -13,8 +13,10 @@ from app.models.base import UTCDateTime, utcnow
 class Post(db.Model):
     __tablename__ = "posts"
     __data_inventory__ = {
-        "what": "Each post of a connected account: ID, caption, thumbnail and post links, media type, publish time "
-                "and its latest views, likes, comments, shares, reach and watch-through. No video files.",
+        "what": "Each post of a connected account: ID, caption, thumbnail and post links, media type, publish time, "
+                "length, and its latest views, likes, comments, shares, saves, reach, watch-through, watch time, "
+                "retention curve, traffic sources, new vs returning viewers, new followers and profile views. "
+                "No video files.",
         "source_scopes": ["video.list", "video.insights"],
         "deleted": "{retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
     }
@@ -36,6 +38,16 @@ class Post(db.Model):
     shares: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     reach: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     full_video_watched_rate: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    favorites: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)  # saves
+    video_duration: so.Mapped[float | None] = so.mapped_column(sa.Float)  # seconds
+    total_time_watched: so.Mapped[float | None] = so.mapped_column(sa.Float)  # seconds, all viewers
+    average_time_watched: so.Mapped[float | None] = so.mapped_column(sa.Float)  # seconds per view
+    new_followers: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    profile_views: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # [[second, share still watching], …], [[source, share], …], [[viewer type, share], …]
+    retention: so.Mapped[list | None] = so.mapped_column(sa.JSON)
+    impression_sources: so.Mapped[list | None] = so.mapped_column(sa.JSON)
+    audience_types: so.Mapped[list | None] = so.mapped_column(sa.JSON)
     metrics_as_of: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     first_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
@@ -53,7 +65,7 @@ class PostMetric(db.Model):
 
     __tablename__ = "post_metrics"
     __data_inventory__ = {
-        "what": "Daily history of each post's counts (views, likes, comments, shares, reach, watch-through).",
+        "what": "Daily history of each post's counts (views, likes, comments, shares, saves, reach, watch-through).",
         "source_scopes": ["video.list", "video.insights"],
         "deleted": "With the post: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
     }
@@ -67,6 +79,7 @@ class PostMetric(db.Model):
     shares: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     reach: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     full_video_watched_rate: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    favorites: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     captured_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("post_id", "day"),)

@@ -1,8 +1,11 @@
 """Sync: TikTok's figures into daily snapshots, idempotently.
 
-For one connection: the profile with daily account metrics (`business/get/`), then
-every post with its counts (`business/video/list/`). For one ads account: its Spark
-Ads and their daily delivery. Rules:
+For one connection: the profile with its daily account metrics and follower
+demographics (`business/get/`, each documented field asked for by name), then the
+posts (`business/video/list/`): new ones by walking the list from the newest until
+the last sync's horizon, known ones that can still change by id (``filters=
+{"video_ids": […]}``, 20 at a time) instead of walking the whole list again. For one
+ads account: its Spark Ads (deleted ones included) and their daily delivery. Rules:
 
 - All TikTok calls happen first, with no database transaction open; only a complete,
   well-formed answer is written. A bad or partial response writes nothing, so earlier
@@ -26,12 +29,14 @@ import sqlalchemy as sa
 
 from app.crypto import CryptoError
 from app.extensions import db
-from app.models import AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection
+from app.models import (AccountSnapshot, AdsAccount, AudienceSnapshot, Post, PostMetric, SparkAdMetric,
+                        TikTokConnection)
 from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
 from app.services import audit, connections, token_refresh
 from app.tiktok import errors as tt_errors
-from app.tiktok.client import TikTokClient, profile_fields_for, video_fields_for
-from app.tiktok.types import Profile, Video
+from app.tiktok import fields as documented_fields
+from app.tiktok.client import TikTokClient, insight_fields_for, video_fields_for
+from app.tiktok.types import AdsReportRow, Profile, Video
 
 log = logging.getLogger("app.sync")
 
@@ -41,6 +46,10 @@ ROUTINE_HISTORY_DAYS = 7     # daily figures settle within 24–48 h; re-read a 
 MAX_POSTS = 1000             # bound one run; the newest come first
 TRANSIENT_RETRIES = 2
 ADS_HISTORY_DAYS = 30
+WALK_OVERLAP = timedelta(days=2)          # re-walk a little before the last sync: late-listed posts
+POST_UPDATES_STOP = timedelta(days=365)   # TikTok stops updating a post's figures after a year
+FRESH_POST_AGE = timedelta(days=30)       # younger posts are refreshed every sync…
+OLD_POST_REFRESH = timedelta(hours=24)    # …older ones once a day
 
 
 @dataclass
@@ -65,7 +74,8 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
     if conn is None or conn.status != STATUS_ACTIVE or conn.access_token_sealed is None:
         return SyncOutcome("skipped")
     open_id, scopes = conn.open_id, conn.scopes
-    first_sync = conn.last_synced_at is None
+    first_sync, last_synced_at = conn.last_synced_at is None, conn.last_synced_at
+    known_post_ids = [] if first_sync else _posts_to_refresh(connection_id, now)
     try:
         access = connections.open_token(conn, connections.ACCESS, keyring=keyring)
     except CryptoError:
@@ -76,7 +86,8 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
     attempt = 0
     while True:
         try:
-            fetched = _fetch(client, access, open_id, scopes, now=now, first_sync=first_sync, sleep=sleep)
+            fetched = _fetch(client, access, open_id, scopes, now=now, first_sync=first_sync,
+                             last_synced_at=last_synced_at, known_post_ids=known_post_ids, sleep=sleep)
             break
         except tt_errors.TokenInvalid:
             if refreshed:
@@ -136,7 +147,8 @@ def _rate_limit_wait() -> float:
 
 
 def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *, now: datetime,
-           first_sync: bool, sleep: Callable[[float], None] = time.sleep) -> _Fetched:
+           first_sync: bool, last_synced_at: datetime | None = None, known_post_ids: list[str] = (),
+           sleep: Callable[[float], None] = time.sleep) -> _Fetched:
     """Every call waits out a 40100 (Retry-After) and is repeated, within one budget per
     sync: the limit is app-wide, so the next connection would only meet it too, and a
     page already fetched is never fetched again."""
@@ -157,19 +169,45 @@ def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *
     today = now.date()
     start = today - timedelta(days=FIRST_HISTORY_DAYS if first_sync else ROUTINE_HISTORY_DAYS)
     profile = call(client.get_business_profile, access, open_id, start_date=start, end_date=today,
-                   fields=profile_fields_for(scopes))
+                   fields=insight_fields_for(scopes))
     videos: list[Video] = []
-    if "video.list" in scopes:
-        fields, cursor, seen = video_fields_for(scopes), None, set()
-        for _ in range(MAX_POSTS):  # client.iter_videos' walk (bounded), each page retried on 40100
+    fields = video_fields_for(scopes)
+    if fields:
+        # New posts: walk from the newest until the last sync's horizon (everything the first time).
+        horizon = None if first_sync or last_synced_at is None else last_synced_at - WALK_OVERLAP
+        cursor, seen = None, set()
+        for _ in range(MAX_POSTS):  # bounded; each page retried on 40100
             page = call(client.list_videos, access, open_id, cursor=cursor, fields=fields)
             videos.extend(page.videos)
-            if len(videos) >= MAX_POSTS or not page.has_more or page.cursor is None or page.cursor in seen:
+            reached_horizon = horizon is not None and any(
+                v.create_time is not None and v.create_time < horizon for v in page.videos)
+            if (len(videos) >= MAX_POSTS or reached_horizon or not page.has_more or page.cursor is None
+                    or page.cursor in seen):
                 break
             seen.add(page.cursor)
             cursor = page.cursor
         videos = videos[:MAX_POSTS]
+        # Known posts that can still change: by id, 20 per call, never the whole list again.
+        walked = {v.item_id for v in videos}
+        refresh_ids = [i for i in known_post_ids if i not in walked][:max(0, MAX_POSTS - len(videos))]
+        step = documented_fields.VIDEO_FILTER_MAX_IDS
+        for i in range(0, len(refresh_ids), step):
+            page = call(client.list_videos, access, open_id, fields=fields, video_ids=refresh_ids[i:i + step])
+            videos.extend(page.videos)
     return _Fetched(profile, videos)
+
+
+def _posts_to_refresh(connection_id: int, now: datetime) -> list[str]:
+    """Item ids of stored posts whose figures may still move: published in the last year, and
+    either young or not refreshed for a day. Least recently refreshed first."""
+    return list(db.session.scalars(
+        sa.select(Post.item_id)
+        .where(Post.connection_id == connection_id, Post.create_time >= now - POST_UPDATES_STOP,
+               sa.or_(Post.create_time >= now - FRESH_POST_AGE, Post.metrics_as_of.is_(None),
+                      Post.metrics_as_of < now - OLD_POST_REFRESH))
+        .order_by(Post.metrics_as_of.is_not(None), Post.metrics_as_of, Post.id)
+        .limit(MAX_POSTS)
+    ))
 
 
 def _set_known(row, **values) -> None:
@@ -194,13 +232,34 @@ def _store_profile(conn: TikTokConnection, profile: Profile, *, now: datetime) -
             db.session.add(snap)
         d = days.get(day)
         if d is not None:
-            _set_known(snap, video_views=d.video_views, profile_views=d.profile_views, likes=d.likes,
-                       comments=d.comments, shares=d.shares, followers_count=d.followers_count,
-                       new_followers=d.daily_new_followers, lost_followers=d.daily_lost_followers)
+            _set_known(snap, video_views=d.video_views, reach=d.unique_video_views, profile_views=d.profile_views,
+                       likes=d.likes, comments=d.comments, shares=d.shares, followers_count=d.followers_count,
+                       new_followers=d.daily_new_followers, lost_followers=d.daily_lost_followers,
+                       engaged_audience=d.engaged_audience,
+                       audience_activity=[list(hour) for hour in d.audience_activity] or None,
+                       clicks=dict(d.clicks) or None)
         if day == today:
             _set_known(snap, followers_count=profile.followers_count)
         snap.captured_at = now
+    _store_demographics(conn, profile, now=now)
     return len(wanted)
+
+
+def _store_demographics(conn: TikTokConnection, profile: Profile, *, now: datetime) -> None:
+    """Today's demographics snapshot (TikTok keeps no history; absent under 100 followers)."""
+    demo = profile.demographics
+    if not demo:
+        return
+    today = now.date()
+    snap = db.session.scalar(sa.select(AudienceSnapshot).where(
+        AudienceSnapshot.connection_id == conn.id, AudienceSnapshot.day == today))
+    if snap is None:
+        snap = AudienceSnapshot(connection_id=conn.id, day=today)
+        db.session.add(snap)
+    as_lists = lambda pairs: [list(p) for p in pairs] or None  # noqa: E731
+    _set_known(snap, ages=as_lists(demo.ages), genders=as_lists(demo.genders),
+               countries=as_lists(demo.countries), cities=as_lists(demo.cities))
+    snap.captured_at = now
 
 
 def _store_posts(conn: TikTokConnection, videos: list[Video], *, now: datetime) -> int:
@@ -219,7 +278,13 @@ def _store_posts(conn: TikTokConnection, videos: list[Video], *, now: datetime) 
             db.session.add(post)
         _set_known(post, caption=v.caption, thumbnail_url=v.thumbnail_url, share_url=v.share_url,
                    media_type=v.media_type, views=v.video_views, likes=v.likes, comments=v.comments,
-                   shares=v.shares, reach=v.reach, full_video_watched_rate=v.full_video_watched_rate)
+                   shares=v.shares, favorites=v.favorites, reach=v.reach,
+                   full_video_watched_rate=v.full_video_watched_rate, video_duration=v.video_duration,
+                   total_time_watched=v.total_time_watched, average_time_watched=v.average_time_watched,
+                   new_followers=v.new_followers, profile_views=v.profile_views,
+                   retention=[list(p) for p in v.video_view_retention] or None,
+                   impression_sources=[list(p) for p in v.impression_sources] or None,
+                   audience_types=[list(p) for p in v.audience_types] or None)
         post.metrics_as_of = now
     db.session.flush()
     today = now.date()
@@ -232,7 +297,7 @@ def _store_posts(conn: TikTokConnection, videos: list[Video], *, now: datetime) 
             m = PostMetric(post_id=post.id, day=today)
             db.session.add(m)
         _set_known(m, views=v.video_views, likes=v.likes, comments=v.comments, shares=v.shares, reach=v.reach,
-                   full_video_watched_rate=v.full_video_watched_rate)
+                   favorites=v.favorites, full_video_watched_rate=v.full_video_watched_rate)
         m.captured_at = now
     return len(posts)
 
@@ -287,7 +352,7 @@ def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now:
         account.last_error = f"TikTok Ads error ({type(e).__name__}) ({now:%Y-%m-%d %H:%M} UTC)"
         db.session.commit()
         return SyncOutcome("rate_limited" if isinstance(e, tt_errors.RateLimited) else "failed")
-    item_of_ad = {a.ad_id: a.tiktok_item_id for a in ads}
+    item_of_ad = {a.ad_id: a.post_item_id for a in ads}  # tiktok_item_id, or video_id for some ads
     item_ids = {i for i in item_of_ad.values() if i}
     post_ids = dict(db.session.execute(
         sa.select(Post.item_id, Post.id).join(TikTokConnection, Post.connection_id == TikTokConnection.id)
@@ -303,7 +368,8 @@ def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now:
         item = item_of_ad.get(r.ad_id)
         m.tiktok_item_id = item
         m.post_id = post_ids.get(item)
-        _set_known(m, impressions=r.impressions, clicks=r.clicks, spend=r.spend)
+        _set_known(m, impressions=r.impressions, clicks=r.clicks, spend=r.spend, frequency=r.frequency,
+                   **{key: getattr(r, key) for key in AdsReportRow.ENGAGEMENT})
         m.captured_at = now
     account = db.session.get(AdsAccount, ads_account_id)
     account.last_synced_at = now

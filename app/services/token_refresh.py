@@ -62,9 +62,13 @@ def refresh_connection(connection_id: int, *, client: TikTokClient, keyring, now
             refresh_token = connections.open_token(conn, connections.REFRESH, keyring=keyring)
         except CryptoError:
             return _needs_reconnect(conn, now, reason="token_unreadable")
+        try:  # lets the client ask TikTok whether the grant is alive when a refresh is refused
+            access_token = connections.open_token(conn, connections.ACCESS, keyring=keyring)
+        except (CryptoError, LookupError):
+            access_token = None
         db.session.commit()  # no transaction stays open while we wait on TikTok
         try:
-            tokens = client.refresh(refresh_token)
+            tokens = client.refresh(refresh_token, access_token=access_token)
         except (tt_errors.InvalidGrant, tt_errors.TokenInvalid):
             conn = db.session.get(TikTokConnection, connection_id)
             if conn is None or conn.status != STATUS_ACTIVE:

@@ -17,29 +17,36 @@ envelope, so all four compliance hooks would be rewriting everything oauthlib
 does. Building the query string with `urlencode` and posting JSON ourselves is
 shorter and easier to audit.
 
-Errors are mapped in one place, `interpret_response()`. The numeric codes are
-this project's assumption (TIKTOK_API.md marks all but 40100 UNCONFIRMED; the
-sandbox answers with exactly these):
+Errors are mapped in one place, `interpret_response()`, and only from codes that are
+documented or corroborated:
 
 =========  ====================================================  ===================
 code       meaning                                               raised
 =========  ====================================================  ===================
 0          OK
 40100      throttled (any HTTP status, TikTok uses 200)          `RateLimited`
-40001      scope / permission missing                            `ScopeMissing`
-40101      app credentials refused (`invalid_client`)            `ClientConfigError`
-40104      access token invalid or revoked                       `TokenInvalid`
-40105      access token expired                                  `TokenInvalid`
-40106      auth code / refresh token refused (`invalid_grant`)   `InvalidGrant`
+40101      app id + secret refused                               `ClientConfigError`
+40110      authorization code invalid or expired (10 min)        `InvalidGrant`
 other      anything else non-zero                                `TikTokError`
 =========  ====================================================  ===================
 
+40100 is in TikTok's rate-limit docs; 40101 and 40110 are what independent clients of
+the Marketing and Accounts APIs handle. TikTok documents no code for an expired,
+revoked or under-scoped token, so we do not guess one: when an Accounts API data call
+fails with any other code, the client asks `tt_user/token_info/get/` whether the token
+is alive and which scopes it carries, and raises `TokenInvalid` (dead), `ScopeMissing`
+(alive, but without a scope the call needed) or the original `TikTokError`.
+
 Beyond codes: HTTP 429 → `RateLimited`; HTTP 5xx, timeouts and connection errors →
 `Unavailable`; non-JSON or no `code` → `BadResponse`; OAuth-style string errors
-(``{"error": "invalid_grant"}``) are mapped by name. On the token-grant endpoints (code exchange, refresh, ads exchange) a "token
-invalid/expired" code means the grant itself was refused, so it becomes
-`InvalidGrant` there. No retries happen here: jobs own backoff, using
-`RateLimited.retry_after` and `TikTokError.retryable`.
+(``{"error": "invalid_grant"}``) are mapped by name. On the token-grant endpoints (code
+exchange, refresh, ads exchange) a "token invalid" answer means the grant itself was
+refused, so it becomes `InvalidGrant` there. No retries happen here: jobs own backoff,
+using `RateLimited.retry_after` and `TikTokError.retryable`.
+
+Request fields come from `app.tiktok.fields`, TikTok's documented field tables with
+their sources; asking for a name that is not there is a `ValueError` before anything
+is sent.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from urllib.parse import urlencode
 import requests
 from requests.adapters import HTTPAdapter
 
+from . import fields as documented
 from . import pkce
 from .errors import (
     BadResponse,
@@ -75,6 +83,7 @@ from .types import (
     AdvertiserInfo,
     Profile,
     SparkAd,
+    TokenInfo,
     TokenSet,
     Video,
     VideoPage,
@@ -87,10 +96,8 @@ logger = logging.getLogger("app.tiktok")
 
 # --- error codes (see module docstring) -------------------------------------------
 RATE_LIMITED_CODE = 40100
-SCOPE_MISSING_CODES = frozenset({40001})
 CLIENT_CONFIG_CODES = frozenset({40101})
-TOKEN_INVALID_CODES = frozenset({40104, 40105})
-INVALID_GRANT_CODES = frozenset({40106})
+INVALID_GRANT_CODES = frozenset({40110})
 
 #: OAuth-style string errors: RFC 6749 `error` values and the Display API's `error.code`.
 _STRING_ERRORS: Mapping[str, type[TikTokError]] = {
@@ -111,47 +118,48 @@ _STRING_ERRORS: Mapping[str, type[TikTokError]] = {
 DEFAULT_RETRY_AFTER = 60.0
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds; requests has no default
 
-#: `business/get/` fields by the scope each needs (TIKTOK_API.md §7.3). Asking for a field
-#: whose scope the user did not grant fails the whole call with 40001 (`ScopeMissing`), so
-#: services pass the connection's granted scopes to `profile_fields_for` / `video_fields_for`.
-PROFILE_FIELD_SCOPES: Mapping[str, str] = {
-    "display_name": "user.info.basic",
-    "profile_image": "user.info.basic",
-    "username": "user.info.username",
-    "is_business_account": "user.account.type",
-    "followers_count": "user.info.stats",
-    "following_count": "user.info.stats",
-    "total_likes": "user.info.stats",
-    "videos_count": "user.info.stats",
-    "metrics": "user.insights",  # the daily rows; needs start_date/end_date
-}
-VIDEO_FIELD_SCOPES: Mapping[str, str] = {
-    **dict.fromkeys(
-        ("item_id", "create_time", "caption", "thumbnail_url", "share_url", "media_type", "is_ad",
-         "video_views", "likes", "comments", "shares", "reach"),
-        "video.list",
-    ),
-    "full_video_watched_rate": "video.insights",
-}
-DEFAULT_PROFILE_FIELDS: tuple[str, ...] = tuple(f for f in PROFILE_FIELD_SCOPES if f != "metrics")
-DEFAULT_VIDEO_FIELDS: tuple[str, ...] = tuple(VIDEO_FIELD_SCOPES)
+#: What a sync asks `business/video/list/` for: everything the dashboard, post page and
+#: report show (the remaining documented fields are not needed, so not fetched).
+SYNC_VIDEO_FIELDS: tuple[str, ...] = (
+    "item_id", "create_time", "caption", "thumbnail_url", "share_url", "media_type", "is_ad",
+    "video_views", "likes", "comments", "shares", "favorites", "reach", "video_duration",
+    "full_video_watched_rate", "total_time_watched", "average_time_watched", "new_followers",
+    "profile_views", "video_view_retention", "impression_sources", "audience_types",
+)
+DEFAULT_PROFILE_FIELDS: tuple[str, ...] = tuple(documented.PROFILE_FIELDS)
+DEFAULT_VIDEO_FIELDS: tuple[str, ...] = SYNC_VIDEO_FIELDS
 
 
 def profile_fields_for(granted_scopes: Iterable[str]) -> tuple[str, ...]:
-    """The `business/get/` fields these scopes allow ("metrics" only with user.insights)."""
-    granted = set(granted_scopes)
-    return tuple(f for f, scope in PROFILE_FIELD_SCOPES.items() if scope in granted)
+    """The `business/get/` profile fields these scopes allow (no daily metrics, no demographics).
+
+    Asking for a field whose scope the user did not grant fails the whole call, so
+    callers always pass the connection's granted scopes through here."""
+    return documented.fields_allowed(documented.PROFILE_FIELDS, granted_scopes)
+
+
+def insight_fields_for(granted_scopes: Iterable[str]) -> tuple[str, ...]:
+    """Profile fields, every daily metric and the demographics these scopes allow (a sync's ask)."""
+    return documented.fields_allowed(documented.BUSINESS_GET_FIELDS, granted_scopes)
 
 
 def video_fields_for(granted_scopes: Iterable[str]) -> tuple[str, ...]:
-    """The `business/video/list/` fields these scopes allow (watch-through only with video.insights)."""
-    granted = set(granted_scopes)
-    return tuple(f for f, scope in VIDEO_FIELD_SCOPES.items() if scope in granted)
+    """The `business/video/list/` fields a sync asks for that these scopes allow
+    (watch time, retention and traffic sources only with video.insights)."""
+    if "video.list" not in set(granted_scopes):
+        return ()
+    return documented.fields_allowed(documented.VIDEO_FIELDS, granted_scopes, wanted=SYNC_VIDEO_FIELDS)
 
 
-MAX_VIDEO_PAGE = 20
-SPARK_AD_FIELDS: tuple[str, ...] = ("ad_id", "advertiser_id", "ad_name", "identity_type", "tiktok_item_id")
-REPORT_METRICS: tuple[str, ...] = ("spend", "impressions", "clicks", "ctr", "cpm")
+MAX_VIDEO_PAGE = documented.VIDEO_MAX_COUNT
+SPARK_AD_FIELDS: tuple[str, ...] = (
+    "ad_id", "advertiser_id", "ad_name", "identity_type", "tiktok_item_id", "video_id",
+)
+REPORT_METRICS: tuple[str, ...] = (
+    "spend", "impressions", "clicks", "ctr", "cpm", "reach", "frequency", "video_play_actions",
+    "video_watched_2s", "video_watched_6s", "video_views_p100", "likes", "comments", "shares", "follows",
+    "profile_visits",
+)
 REPORT_WINDOW_DAYS = 30  # daily breakdowns kept to ≤30-day requests (TIKTOK_API.md §8)
 ADS_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a runaway `total_page` must not loop forever
@@ -175,6 +183,7 @@ class TikTokClient:
         ads_redirect_uri: str | None = None,
         session: requests.Session | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        allow_http_media: bool = False,
     ) -> None:
         if not client_key or not client_secret:
             raise ClientConfigError("TikTok client_key and client_secret are required")
@@ -194,6 +203,8 @@ class TikTokClient:
         self._ads_secret = ads_secret or None
         self.ads_redirect_uri = ads_redirect_uri or None
         self.timeout = timeout
+        # Thumbnails, avatars and share links must be https; the local sandbox serves http.
+        self.allow_http_media = allow_http_media
         self._session = session if session is not None else _new_session()
         install_log_redaction()
 
@@ -206,66 +217,147 @@ class TikTokClient:
 
     # --- Login Kit + Accounts API tokens ------------------------------------------
 
-    def authorize_url(self, state: str, code_challenge: str) -> str:
+    def authorize_url(self, state: str, code_challenge: str | None, *, scopes: Sequence[str] | None = None) -> str:
         """The Login Kit consent URL (built with `urlencode`; see the module docstring).
 
         `code_challenge` must be `pkce.challenge(verifier)`; passing anything that
         is not 64 lowercase hex characters (a verifier, say) is refused so the
-        verifier can never end up in a URL.
+        verifier can never end up in a URL. ``None`` sends no PKCE parameters at
+        all (``TIKTOK_PKCE=false``). `scopes` narrows the request below the app's
+        configured scopes (the deletion form's ownership check asks for
+        ``user.info.basic`` only).
         """
         if not state:
             raise ValueError("state is required")
-        if not pkce.is_challenge(code_challenge):
+        if code_challenge is not None and not pkce.is_challenge(code_challenge):
             raise ValueError("code_challenge must be pkce.challenge(verifier): 64 lowercase hex characters")
-        query = urlencode({
+        requested = tuple(scopes) if scopes is not None else self.scopes
+        if not requested or any(not s or "," in s or " " in s for s in requested):
+            raise ValueError("scopes must be a non-empty list of scope names")
+        params = {
             "client_key": self.client_key,
             "response_type": "code",
-            "scope": ",".join(self.scopes),
+            "scope": ",".join(requested),
             "redirect_uri": self.redirect_uri,
             "state": state,
-            "code_challenge": code_challenge,
-            "code_challenge_method": pkce.CHALLENGE_METHOD,
-        })
+        }
+        if code_challenge is not None:
+            params["code_challenge"] = code_challenge
+            params["code_challenge_method"] = pkce.CHALLENGE_METHOD
+        query = urlencode(params)
         return f"{self.auth_url}{'&' if '?' in self.auth_url else '?'}{query}"
 
-    def exchange_code(self, code: str, code_verifier: str) -> TokenSet:
-        """Trade the callback's code (single use, never re-sent after a timeout) for tokens."""
+    def exchange_code(self, code: str, code_verifier: str | None) -> TokenSet:
+        """Trade the callback's code (single use, never re-sent after a timeout) for tokens.
+
+        `code_verifier` is None when the consent URL carried no challenge (``TIKTOK_PKCE=false``):
+        then no verifier is sent either.
+        """
         if not code:
             raise ValueError("authorization code is required")
-        if not pkce.is_valid_verifier(code_verifier):
+        if code_verifier is not None and not pkce.is_valid_verifier(code_verifier):
             raise ValueError("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")
+        body = {
+            "client_id": self.client_key,
+            "client_secret": self._client_secret,
+            "grant_type": "authorization_code",
+            "auth_code": code,
+            "redirect_uri": self.redirect_uri,
+        }
+        if code_verifier is not None:
+            body["code_verifier"] = code_verifier
         data = self._call(
-            "POST", "tt_user/oauth2/token/",
-            json_body={
-                "client_id": self.client_key,
-                "client_secret": self._client_secret,
-                "grant_type": "authorization_code",
-                "auth_code": code,
-                "redirect_uri": self.redirect_uri,
-                "code_verifier": code_verifier,
-            },
-            grant=True, sensitive=(code, code_verifier),
+            "POST", "tt_user/oauth2/token/", json_body=body,
+            grant=True, sensitive=tuple(s for s in (code, code_verifier) if s),
         )
         return TokenSet.from_api(data)
 
-    def refresh(self, refresh_token: str) -> TokenSet:
+    def refresh(self, refresh_token: str, *, access_token: str | None = None) -> TokenSet:
         """Refresh; the returned `refresh_token` replaces the old one (the old one is dead).
 
         If TikTok omits `refresh_token`, the old one is carried over (RFC 6749 §6).
+        TikTok documents no code for a refused refresh token, so an undocumented code is
+        resolved with `token_info` on the current `access_token`: a dead grant is
+        `InvalidGrant` (reconnect), a live one leaves the failure a plain `TikTokError`
+        (try again later). Without `access_token` an undocumented code is `InvalidGrant`.
         """
         if not refresh_token:
             raise ValueError("refresh_token is required")
-        data = self._call(
-            "POST", "tt_user/oauth2/refresh_token/",
-            json_body={
-                "client_id": self.client_key,
-                "client_secret": self._client_secret,
-                "grant_type": "refresh_token",
-                "refresh_token": refresh_token,
-            },
-            grant=True, sensitive=(refresh_token,),
-        )
+        try:
+            data = self._call(
+                "POST", "tt_user/oauth2/refresh_token/",
+                json_body={
+                    "client_id": self.client_key,
+                    "client_secret": self._client_secret,
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                },
+                grant=True, sensitive=(refresh_token,),
+            )
+        except TikTokError as error:
+            if type(error) is not TikTokError:
+                raise
+            if access_token and not self._token_is_dead(access_token):
+                raise  # the grant is alive: this refusal is something else, try again later
+            raise InvalidGrant(error.message, error.code, error.log_id, http_status=error.http_status) from None
         return TokenSet.from_api(data, previous_refresh_token=refresh_token)
+
+    def token_info(self, access_token: str) -> TokenInfo:
+        """`tt_user/token_info/get/`: is this token alive, for whom, with which scopes.
+
+        Cheap (no data), so the daily token check uses it to notice a revocation that
+        came with no webhook and to keep the stored scopes true. A dead token raises
+        `TokenInvalid` (TikTok documents no code for it: any refusal other than a
+        throttle or our own credentials means the token is not usable).
+        """
+        if not access_token:
+            raise ValueError("access_token is required")
+        try:
+            data = self._call(
+                "POST", "tt_user/token_info/get/",
+                json_body={"app_id": self.client_key, "access_token": access_token},
+                sensitive=(access_token,),
+            )
+        except TikTokError as error:
+            if type(error) is TikTokError:
+                raise TokenInvalid(error.message, error.code, error.log_id, http_status=error.http_status) from None
+            raise
+        return TokenInfo.from_api(data)
+
+    def _token_is_dead(self, access_token: str) -> bool:
+        """True only when `token_info` positively refuses the token (a throttle or outage proves nothing)."""
+        try:
+            self.token_info(access_token)
+        except TokenInvalid:
+            return True
+        except TikTokError:
+            return False
+        return False
+
+    def _data_call(self, path: str, params: Mapping[str, Any], access_token: str,
+                   needs_scopes: Iterable[str]) -> dict[str, Any]:
+        """An Accounts API data call; an undocumented error code is resolved with `token_info`."""
+        try:
+            return self._call("GET", path, params=params, access_token=access_token)
+        except TikTokError as error:
+            if type(error) is not TikTokError:
+                raise
+            try:
+                info = self.token_info(access_token)
+            except TokenInvalid:
+                raise TokenInvalid(
+                    f"TikTok no longer accepts this access token ({path})", error.code, error.log_id,
+                    http_status=error.http_status,
+                ) from None
+            except TikTokError:
+                raise error from None  # token_info itself throttled or down: we can't tell
+            missing = sorted(set(needs_scopes) - set(info.scopes))
+            if missing:
+                raise ScopeMissing(
+                    f"TikTok refused {path}: the account no longer grants {', '.join(missing)}",
+                    error.code, error.log_id, http_status=error.http_status,
+                ) from None
+            raise
 
     def revoke(self, access_token: str) -> None:
         """Revoke the grant. `TokenInvalid` here means TikTok already considers it gone."""
@@ -288,26 +380,28 @@ class TikTokClient:
         end_date: dt.date | None = None,
         fields: Iterable[str] | None = None,
     ) -> Profile:
-        """Profile counters, plus one `DailyAccountMetrics` per day when a date range is given.
+        """`business/get/`: profile, daily metrics (one `DailyAccountMetrics` per UTC day in
+        ``data.metrics[]``) and demographics — whichever of them `fields` names.
 
-        The daily rows are the ``metrics`` field (scope user.insights; TikTok looks back at
-        most 60 days), which only makes sense with a date range: it is added to the default
-        fields when dates are given and dropped from any `fields` when they are not, so
-        ``fields=profile_fields_for(granted)`` works either way.
+        Every name must be one of TikTok's documented fields (`app.tiktok.fields`); daily
+        metrics are requested one by one by name. Without dates TikTok answers the last 7
+        days ending yesterday (UTC); it looks back at most 60 days.
         """
         if (start_date is None) != (end_date is None):
             raise ValueError("give both start_date and end_date, or neither")
-        wanted = list(fields) if fields is not None else [*DEFAULT_PROFILE_FIELDS, "metrics"]
-        if start_date is None:
-            wanted = [f for f in wanted if f != "metrics"]
+        wanted = list(fields) if fields is not None else list(DEFAULT_PROFILE_FIELDS)
+        unknown = documented.undocumented(documented.BUSINESS_GET_FIELDS, wanted)
+        if unknown:
+            raise ValueError(f"business/get/ has no field {', '.join(unknown)} (see app/tiktok/fields.py)")
         params: dict[str, str] = {"business_id": business_id, "fields": _json_list(wanted)}
         if start_date is not None and end_date is not None:
             if start_date > end_date:
                 raise ValueError("start_date is after end_date")
             params["start_date"] = start_date.isoformat()
             params["end_date"] = end_date.isoformat()
-        data = self._call("GET", "business/get/", params=params, access_token=access_token)
-        return Profile.from_api(data, business_id=business_id)
+        needs = {documented.BUSINESS_GET_FIELDS[f] for f in wanted}
+        data = self._data_call("business/get/", params, access_token, needs)
+        return Profile.from_api(data, business_id=business_id, allow_http_media=self.allow_http_media)
 
     def list_videos(
         self,
@@ -317,19 +411,36 @@ class TikTokClient:
         cursor: int | None = None,
         max_count: int = MAX_VIDEO_PAGE,
         fields: Iterable[str] | None = None,
+        video_ids: Sequence[str] | None = None,
     ) -> VideoPage:
-        """One page of posts, newest first. Pages can be shorter than `max_count` while `has_more`."""
+        """One page of posts, newest first. Pages can be shorter than `max_count` while `has_more`.
+
+        `video_ids` (at most 20) asks for those posts only (``filters={"video_ids": […]}``):
+        how a sync refreshes older posts without walking the whole list again.
+        """
         if not 1 <= max_count <= MAX_VIDEO_PAGE:
             raise ValueError(f"max_count must be 1-{MAX_VIDEO_PAGE}")
+        wanted = list(fields) if fields is not None else list(DEFAULT_VIDEO_FIELDS)
+        unknown = documented.undocumented(documented.VIDEO_FIELDS, wanted)
+        if unknown:
+            raise ValueError(f"business/video/list/ has no field {', '.join(unknown)} (see app/tiktok/fields.py)")
+        if len(wanted) > 1 and "item_id" not in wanted:
+            wanted.insert(0, "item_id")  # TikTok asks for item_id whenever several fields are requested
         params: dict[str, Any] = {
             "business_id": business_id,
-            "fields": _json_list(fields if fields is not None else DEFAULT_VIDEO_FIELDS),
+            "fields": _json_list(wanted),
             "max_count": max_count,
         }
+        if video_ids is not None:
+            ids = [str(i) for i in video_ids]
+            if not 1 <= len(ids) <= documented.VIDEO_FILTER_MAX_IDS:
+                raise ValueError(f"video_ids takes 1-{documented.VIDEO_FILTER_MAX_IDS} ids")
+            params["filters"] = json.dumps({"video_ids": ids}, separators=(",", ":"))
         if cursor is not None:
             params["cursor"] = cursor
-        data = self._call("GET", "business/video/list/", params=params, access_token=access_token)
-        return VideoPage.from_api(data)
+        needs = {"video.list", *(documented.VIDEO_FIELDS[f] for f in wanted)}
+        data = self._data_call("business/video/list/", params, access_token, needs)
+        return VideoPage.from_api(data, allow_http_media=self.allow_http_media)
 
     def iter_videos(
         self,
@@ -420,11 +531,17 @@ class TikTokClient:
         raise BadResponse("advertiser info: requested advertiser not in the answer")
 
     def list_spark_ads(self, access_token: str, advertiser_id: str) -> list[SparkAd]:
-        """The advertiser's Spark Ads (identity_type AUTH_CODE, TT_USER or BC_AUTH_TT)."""
+        """The advertiser's Spark Ads (identity_type AUTH_CODE, TT_USER or BC_AUTH_TT), deleted ones
+        included: `ad/get/` hides deleted ads unless asked for ``primary_status: STATUS_ALL``, yet a
+        finished Spark Ad the advertiser deleted still spent money in its weeks."""
         ads: list[SparkAd] = []
         for item in self._pages(
             "ad/get/",
-            {"advertiser_id": str(advertiser_id), "fields": _json_list(SPARK_AD_FIELDS)},
+            {
+                "advertiser_id": str(advertiser_id),
+                "fields": _json_list(SPARK_AD_FIELDS),
+                "filtering": json.dumps({"primary_status": documented.STATUS_ALL}, separators=(",", ":")),
+            },
             access_token,
         ):
             ad = SparkAd.from_api(item, advertiser_id=str(advertiser_id))
@@ -463,15 +580,25 @@ class TikTokClient:
             "dimensions": _json_list(["ad_id", "stat_time_day"]),
             "metrics": _json_list(REPORT_METRICS),
         }
-        if ids is not None:
-            base_params["filtering"] = json.dumps(
-                [{"field_name": "ad_ids", "filter_type": "IN", "filter_value": json.dumps(ids)}]
-            )
+        # Deleted ads are left out of the report unless every status is asked for.
+        status_filter = {"field_name": "ad_status", "filter_type": "IN",
+                         "filter_value": json.dumps([documented.STATUS_ALL])}
+        if ids is None:
+            batches: list[list[dict[str, str]]] = [[status_filter]]
+        else:
+            step = documented.REPORT_MAX_AD_IDS  # the ad_ids filter takes at most 100 ids
+            batches = [
+                [{"field_name": "ad_ids", "filter_type": "IN", "filter_value": json.dumps(ids[i:i + step])},
+                 status_filter]
+                for i in range(0, len(ids), step)
+            ]
         rows: list[AdsReportRow] = []
-        for window_start, window_end in report_windows(start_date, end_date):
-            params = dict(base_params, start_date=window_start.isoformat(), end_date=window_end.isoformat())
-            for item in self._pages("report/integrated/get/", params, access_token):
-                rows.append(AdsReportRow.from_api(item, currency=currency))
+        for filtering in batches:
+            batch_params = dict(base_params, filtering=json.dumps(filtering))
+            for window_start, window_end in report_windows(start_date, end_date):
+                params = dict(batch_params, start_date=window_start.isoformat(), end_date=window_end.isoformat())
+                for item in self._pages("report/integrated/get/", params, access_token):
+                    rows.append(AdsReportRow.from_api(item, currency=currency))
         return rows
 
     def _ads_credentials(self) -> tuple[str, str]:
@@ -579,6 +706,7 @@ def get_client(app: "Flask") -> TikTokClient:
             ads_secret=cfg.get("TIKTOK_ADS_SECRET"),
             ads_redirect_uri=cfg.get("TIKTOK_ADS_REDIRECT_URI"),
             timeout=(DEFAULT_TIMEOUT[0], float(cfg.get("TIKTOK_HTTP_TIMEOUT", DEFAULT_TIMEOUT[1]))),
+            allow_http_media=bool(cfg.get("TIKTOK_SANDBOX")),
         )
         app.extensions["tiktok"] = client
     return client
@@ -664,16 +792,12 @@ def _interpret(
         raise BadResponse(f"TikTok answer for {what} has a non-numeric 'code'", None, log_id, http_status=status)
 
     if code != 0:
-        if code in TOKEN_INVALID_CODES:
-            error_class = InvalidGrant if grant else TokenInvalid
-        elif code in INVALID_GRANT_CODES:
+        if code in INVALID_GRANT_CODES:
             error_class = InvalidGrant
-        elif code in SCOPE_MISSING_CODES:
-            error_class = ScopeMissing
         elif code in CLIENT_CONFIG_CODES:
             error_class = ClientConfigError
         else:
-            error_class = TikTokError
+            error_class = TikTokError  # undocumented: the caller resolves it (see `_data_call`)
         raise error_class(
             f"TikTok refused {what}" + (f": {message}" if message else ""), code, log_id, http_status=status,
         )
@@ -830,11 +954,11 @@ def install_log_redaction(*extra_loggers: str) -> None:
 __all__ = [
     "DEFAULT_PROFILE_FIELDS",
     "DEFAULT_VIDEO_FIELDS",
-    "PROFILE_FIELD_SCOPES",
-    "VIDEO_FIELD_SCOPES",
+    "SYNC_VIDEO_FIELDS",
     "TikTokClient",
     "get_client",
     "install_log_redaction",
+    "insight_fields_for",
     "interpret_response",
     "profile_fields_for",
     "report_windows",

@@ -117,6 +117,35 @@ def _scopes(value: Any, what: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
 
 
+def _media_url(value: Any, key: str, what: str, *, allow_http: bool) -> str | None:
+    """A link TikTok gives us to show (thumbnail, avatar, share link): https only.
+
+    Anything else (http, javascript:, data:) is dropped, never shown: it would be mixed
+    content at best. `allow_http` is for the local sandbox, which serves its images over
+    plain http on loopback.
+    """
+    text = _str(value, key, what)
+    if not text:
+        return None
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
+    if scheme == "https" or (allow_http and scheme == "http"):
+        return text
+    return None
+
+
+def _distribution(value: Any, label_key: str, key: str, what: str) -> tuple[tuple[str, float], ...]:
+    """A TikTok breakdown such as ``[{"country": "US", "percentage": 0.41}, …]`` as (label, share)."""
+    out = []
+    for item in _list(value, key, what):
+        item = _dict(item, f"{what} {key}")
+        label = _str(item.get(label_key), label_key, f"{what} {key}")
+        share = _float(item.get("percentage"), "percentage", f"{what} {key}")
+        if label is None or share is None:
+            continue  # an entry without a label or a share says nothing
+        out.append((label, share))
+    return tuple(out)
+
+
 def _dict(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise BadResponse(f"{what}: expected an object")
@@ -190,23 +219,42 @@ class TokenSet:
         return tuple(scope for scope in required if scope not in granted)
 
 
+#: Daily click metrics of registered Business accounts (``business/get/`` metrics[]).
+CLICK_METRICS = (
+    "bio_link_clicks", "phone_number_clicks", "email_clicks", "address_clicks",
+    "app_download_clicks", "lead_submissions",
+)
+
+
 @dataclass(frozen=True)
 class DailyAccountMetrics:
-    """One day of `business/get/` `metrics`; None where TikTok gave no figure."""
+    """One UTC day of `business/get/` ``data.metrics[]``; None where TikTok gave no figure.
+
+    `unique_video_views` is the day's reach (viewers who watched at least once);
+    `audience_activity` is ((hour, active followers), …) for that day, empty when
+    TikTok sent none (accounts under 100 followers); `clicks` holds the click metrics
+    TikTok sent (registered Business accounts only).
+    """
 
     date: dt.date
     video_views: int | None = None
+    unique_video_views: int | None = None
     profile_views: int | None = None
     likes: int | None = None
     comments: int | None = None
     shares: int | None = None
     followers_count: int | None = None
+    daily_total_followers: int | None = None
     daily_new_followers: int | None = None
     daily_lost_followers: int | None = None
+    engaged_audience: int | None = None
+    audience_activity: tuple[tuple[int, int], ...] = ()
+    clicks: Mapping[str, int] = field(default_factory=dict)
 
     _COUNTS = (
-        "video_views", "profile_views", "likes", "comments", "shares",
-        "followers_count", "daily_new_followers", "daily_lost_followers",
+        "video_views", "unique_video_views", "profile_views", "likes", "comments", "shares",
+        "followers_count", "daily_total_followers", "daily_new_followers", "daily_lost_followers",
+        "engaged_audience",
     )
 
     @classmethod
@@ -214,7 +262,45 @@ class DailyAccountMetrics:
         what = "account metrics"
         data = _dict(data, what)
         counts = {key: _int(data.get(key), key, what) for key in cls._COUNTS}
-        return cls(date=_date(data.get("date"), "date", what), **counts)
+        activity = []
+        for item in _list(data.get("audience_activity"), "audience_activity", what):
+            item = _dict(item, f"{what} audience_activity")
+            hour = _int(item.get("hour"), "hour", what)
+            count = _int(item.get("count"), "count", what)
+            if hour is None or count is None:
+                continue
+            if not 0 <= hour <= 23:
+                raise BadResponse(f"{what}: audience_activity hour {hour} is not 0-23")
+            activity.append((hour, count))
+        clicks = {key: value for key in CLICK_METRICS
+                  if (value := _int(data.get(key), key, what)) is not None}
+        return cls(date=_date(data.get("date"), "date", what), audience_activity=tuple(sorted(activity)),
+                   clicks=clicks, **counts)
+
+
+@dataclass(frozen=True)
+class Demographics:
+    """Follower demographics from `business/get/` (accounts with ≥100 followers): (label, share) pairs.
+
+    TikTok keeps no history of these; each sync's answer is a snapshot of that day.
+    """
+
+    ages: tuple[tuple[str, float], ...] = ()
+    genders: tuple[tuple[str, float], ...] = ()
+    countries: tuple[tuple[str, float], ...] = ()
+    cities: tuple[tuple[str, float], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.ages or self.genders or self.countries or self.cities)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], what: str) -> "Demographics":
+        return cls(
+            ages=_distribution(data.get("audience_ages"), "age", "audience_ages", what),
+            genders=_distribution(data.get("audience_genders"), "gender", "audience_genders", what),
+            countries=_distribution(data.get("audience_countries"), "country", "audience_countries", what),
+            cities=_distribution(data.get("audience_cities"), "city_name", "audience_cities", what),
+        )
 
 
 @dataclass(frozen=True)
@@ -231,6 +317,7 @@ class Profile:
     total_likes: int | None = None
     videos_count: int | None = None
     daily: tuple[DailyAccountMetrics, ...] = ()
+    demographics: Demographics = field(default_factory=Demographics)
 
     @property
     def open_id(self) -> str:
@@ -238,7 +325,7 @@ class Profile:
         return self.business_id
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any], *, business_id: str) -> "Profile":
+    def from_api(cls, data: Mapping[str, Any], *, business_id: str, allow_http_media: bool = False) -> "Profile":
         what = "business profile"
         data = _dict(data, what)
         daily = tuple(
@@ -251,13 +338,14 @@ class Profile:
             business_id=business_id,
             username=_str(data.get("username"), "username", what),
             display_name=_str(data.get("display_name"), "display_name", what),
-            avatar_url=_str(data.get("profile_image"), "profile_image", what),
+            avatar_url=_media_url(data.get("profile_image"), "profile_image", what, allow_http=allow_http_media),
             is_business_account=_bool(data.get("is_business_account"), "is_business_account", what),
             followers_count=_int(data.get("followers_count"), "followers_count", what),
             following_count=_int(data.get("following_count"), "following_count", what),
             total_likes=_int(data.get("total_likes"), "total_likes", what),
             videos_count=_int(data.get("videos_count"), "videos_count", what),
             daily=daily,
+            demographics=Demographics.from_api(data, what),
         )
 
 
@@ -267,8 +355,12 @@ class Video:
 
     `item_id` stays a string (19-digit ids overflow JavaScript and some
     databases' floats). `create_time` is UTC-aware; None only when the field
-    was not requested. `full_video_watched_rate` is passed through as TikTok
-    reports it (share of views that watched to the end).
+    was not requested. Rates and distributions are passed through as TikTok
+    reports them (shares of 1): `full_video_watched_rate` is the share of views
+    that watched to the end; `video_view_retention` is ((second, share still
+    watching), …); `impression_sources` is ((traffic source, share), …);
+    `audience_types` is ((NEW_VIEWER | RETURN_VIEWER | FOLLOWER_PERCENT |
+    NON_FOLLOWER_PERCENT, share), …). Watch times are seconds.
     """
 
     item_id: str
@@ -281,28 +373,56 @@ class Video:
     likes: int | None = None
     comments: int | None = None
     shares: int | None = None
+    favorites: int | None = None
     reach: int | None = None
     full_video_watched_rate: float | None = None
     is_ad: bool | None = None
+    video_duration: float | None = None
+    total_time_watched: float | None = None
+    average_time_watched: float | None = None
+    new_followers: int | None = None
+    profile_views: int | None = None
+    video_view_retention: tuple[tuple[int, float], ...] = ()
+    impression_sources: tuple[tuple[str, float], ...] = ()
+    audience_types: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> "Video":
+    def from_api(cls, data: Mapping[str, Any], *, allow_http_media: bool = False) -> "Video":
         what = "video"
         data = _dict(data, what)
+        retention = []
+        for item in _list(data.get("video_view_retention"), "video_view_retention", what):
+            item = _dict(item, f"{what} video_view_retention")
+            second = _int(item.get("second"), "second", what)
+            share = _float(item.get("percentage"), "percentage", what)
+            if second is not None and share is not None:
+                retention.append((second, share))
+        # TikTok's field table says "favorites"; one SDK types the answer as "favorities".
+        favorites = data.get("favorites", data.get("favorities"))
         return cls(
             item_id=_str(_require(data, "item_id", what), "item_id", what),  # type: ignore[arg-type]
             create_time=_epoch_seconds(data.get("create_time"), "create_time", what),
             caption=_str(data.get("caption"), "caption", what),
-            thumbnail_url=_str(data.get("thumbnail_url"), "thumbnail_url", what),
-            share_url=_str(data.get("share_url"), "share_url", what),
+            thumbnail_url=_media_url(data.get("thumbnail_url"), "thumbnail_url", what, allow_http=allow_http_media),
+            share_url=_media_url(data.get("share_url"), "share_url", what, allow_http=allow_http_media),
             media_type=_str(data.get("media_type"), "media_type", what),
             video_views=_int(data.get("video_views"), "video_views", what),
             likes=_int(data.get("likes"), "likes", what),
             comments=_int(data.get("comments"), "comments", what),
             shares=_int(data.get("shares"), "shares", what),
+            favorites=_int(favorites, "favorites", what),
             reach=_int(data.get("reach"), "reach", what),
             full_video_watched_rate=_float(data.get("full_video_watched_rate"), "full_video_watched_rate", what),
             is_ad=_bool(data.get("is_ad"), "is_ad", what),
+            video_duration=_float(data.get("video_duration"), "video_duration", what),
+            total_time_watched=_float(data.get("total_time_watched"), "total_time_watched", what),
+            average_time_watched=_float(data.get("average_time_watched"), "average_time_watched", what),
+            new_followers=_int(data.get("new_followers"), "new_followers", what),
+            profile_views=_int(data.get("profile_views"), "profile_views", what),
+            video_view_retention=tuple(sorted(retention)),
+            impression_sources=_distribution(data.get("impression_sources"), "impression_source",
+                                             "impression_sources", what),
+            audience_types=_distribution(data.get("audience_types"), "type", "audience_types", what),
         )
 
 
@@ -315,16 +435,36 @@ class VideoPage:
     has_more: bool
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> "VideoPage":
+    def from_api(cls, data: Mapping[str, Any], *, allow_http_media: bool = False) -> "VideoPage":
         what = "video list"
         data = _dict(data, what)
         has_more = data.get("has_more", False)
         if not isinstance(has_more, bool):
             raise BadResponse(f"{what}: 'has_more' is not a boolean")
         return cls(
-            videos=tuple(Video.from_api(item) for item in _list(data.get("videos"), "videos", what)),
+            videos=tuple(Video.from_api(item, allow_http_media=allow_http_media)
+                         for item in _list(data.get("videos"), "videos", what)),
             cursor=_int(data.get("cursor"), "cursor", what),
             has_more=has_more,
+        )
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """`tt_user/token_info/get/`: the token is alive, for this creator, with these scopes."""
+
+    app_id: str | None
+    creator_id: str | None
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> "TokenInfo":
+        what = "token info"
+        data = _dict(data, what)
+        return cls(
+            app_id=_str(data.get("app_id") or None, "app_id", what),
+            creator_id=_str(data.get("creator_id") or None, "creator_id", what),
+            scopes=_scopes(data.get("scope"), what),
         )
 
 
@@ -372,17 +512,26 @@ class AdvertiserInfo:
 
 @dataclass(frozen=True)
 class SparkAd:
-    """An ad promoting an organic post; `tiktok_item_id` is that post's `item_id`."""
+    """An ad promoting an organic post.
+
+    The post is named by `tiktok_item_id`, or for some TT_USER / BC_AUTH_TT ads only by
+    `video_id` (the same organic post id): `post_item_id` is whichever TikTok sent.
+    """
 
     ad_id: str
     advertiser_id: str
     identity_type: str
     tiktok_item_id: str | None = None
     ad_name: str | None = None
+    video_id: str | None = None
 
     @property
     def is_spark(self) -> bool:
         return self.identity_type in SPARK_IDENTITY_TYPES
+
+    @property
+    def post_item_id(self) -> str | None:
+        return self.tiktok_item_id or self.video_id
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], *, advertiser_id: str) -> "SparkAd":
@@ -394,6 +543,7 @@ class SparkAd:
             identity_type=_str(data.get("identity_type") or "", "identity_type", what),  # type: ignore[arg-type]
             tiktok_item_id=_str(data.get("tiktok_item_id") or None, "tiktok_item_id", what),
             ad_name=_str(data.get("ad_name"), "ad_name", what),
+            video_id=_str(data.get("video_id") or None, "video_id", what),
         )
 
 
@@ -413,6 +563,21 @@ class AdsReportRow:
     ctr: Decimal | None = None
     cpm: Decimal | None = None
     currency: str | None = None
+    reach: int | None = None
+    frequency: Decimal | None = None
+    video_play_actions: int | None = None
+    video_watched_2s: int | None = None
+    video_watched_6s: int | None = None
+    video_views_p100: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    follows: int | None = None
+    profile_visits: int | None = None
+
+    #: Paid engagement counts, stored per ad and day beside impressions, clicks and spend.
+    ENGAGEMENT = ("reach", "video_play_actions", "video_watched_2s", "video_watched_6s", "video_views_p100",
+                  "likes", "comments", "shares", "follows", "profile_visits")
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], *, currency: str | None = None) -> "AdsReportRow":
@@ -429,6 +594,8 @@ class AdsReportRow:
             ctr=_decimal(metrics.get("ctr"), "ctr", what),
             cpm=_decimal(metrics.get("cpm"), "cpm", what),
             currency=currency,
+            frequency=_decimal(metrics.get("frequency"), "frequency", what),
+            **{key: _int(metrics.get(key), key, what) for key in cls.ENGAGEMENT},
         )
 
 
@@ -488,8 +655,10 @@ __all__ = [
     "AdsToken",
     "AdvertiserInfo",
     "DailyAccountMetrics",
+    "Demographics",
     "Profile",
     "SparkAd",
+    "TokenInfo",
     "TokenSet",
     "Video",
     "VideoPage",
