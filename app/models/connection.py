@@ -60,6 +60,8 @@ class TikTokConnection(db.Model):
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     refresh_failures: so.Mapped[int] = so.mapped_column(default=0)
     reconnect_alerted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Last time the token-check job asked TikTok (token_info) whether the grant is alive.
+    token_checked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     expiry_reminded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # Revocation TikTok has not confirmed yet: the sealed token is kept only for this.
     revoke_pending: so.Mapped[bool] = so.mapped_column(default=False)

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from app.crypto import CryptoError, DecryptError, blob_kid, keyring_from_config, open_sealed, rewrap, seal
 from app.extensions import db
@@ -51,6 +51,9 @@ PROVIDER_ACCOUNTS = "tiktok-accounts"
 PROVIDER_ADS = "tiktok-ads"
 PROVIDER_ADS_CHOICE = "tiktok-ads-choice"  # an ads token waiting for "choose advertiser"
 TRANSACTION_TTL = timedelta(minutes=10)
+# Sealed in place of a verifier when TIKTOK_PKCE is off, so the transaction still carries
+# proof that we started it; never a valid verifier (those are 43-128 characters).
+NO_PKCE = "-"
 ACCESS = "access"
 REFRESH = "refresh"
 
@@ -222,11 +225,12 @@ def begin_connect(user: User, workspace: Workspace, *, session_ref: str, client:
                                 "app). Nothing was linked.", reason="ads_not_configured") from None
         audit.record("ads_link.started", actor_id=user.id, workspace_id=workspace.id)
         return url
-    verifier = pkce.new_verifier()
+    use_pkce = bool(current_app.config.get("TIKTOK_PKCE", True))
+    verifier = pkce.new_verifier() if use_pkce else NO_PKCE
     state = _store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=verifier,
                                keyring=keyring, now=now)
     audit.record("connect.started", actor_id=user.id, workspace_id=workspace.id)
-    return client.authorize_url(state, pkce.challenge(verifier))
+    return client.authorize_url(state, pkce.challenge(verifier) if use_pkce else None)
 
 
 def take_transaction(state: str | None, *, provider: str = PROVIDER_ACCOUNTS) -> PendingConnect:
@@ -335,12 +339,15 @@ def _tiktok_failure(e: tt_errors.TikTokError, *, doing: str, nothing: str) -> Co
                         f"Nothing was {nothing}. Please start again.", reason=type(e).__name__)
 
 
-def _open_pending(pending: PendingConnect, *, keyring) -> str:
+def _open_pending(pending: PendingConnect, *, keyring) -> str | None:
+    """The PKCE verifier of a pending connect, or None when it was started without PKCE."""
     if pending.verifier_sealed is None:
         raise InvalidState("This sign-in is missing what we stored for it. Nothing was connected. "
                            "Please start again from Integrations.", reason="nothing_sealed")
-    return open_sealed(pending.verifier_sealed,
-                       aad=_pending_aad(pending.provider, pending.workspace_id, pending.state_hash), keyring=keyring)
+    verifier = open_sealed(pending.verifier_sealed,
+                           aad=_pending_aad(pending.provider, pending.workspace_id, pending.state_hash),
+                           keyring=keyring)
+    return None if verifier == NO_PKCE else verifier
 
 
 # ------------------------------------------------------------------------- ads link
