@@ -1,13 +1,16 @@
 """TikTok sandbox: a strict local stand-in for TikTok's Login Kit, Accounts API and Marketing API.
 
-Self-contained on purpose: it imports nothing from the rest of `app`, so it can run alone
-(`serve`) or be mounted by the host app at /sandbox/tiktok in sandbox mode.
+Self-contained on purpose: from the rest of `app` it imports only `app.tiktok.fields`, TikTok's
+documented field names and scopes (the one cited table, shared with the client, so the sandbox
+accepts exactly what TikTok accepts). It runs alone (`serve`) or mounted by the host app at
+/sandbox/tiktok in sandbox mode.
 
 Business-envelope codes it answers with (`{code, message, request_id, data}`, HTTP 200 unless
 `error_http_status` says otherwise): 0 OK · 40001 scope/permission missing (field or endpoint
 needs an ungranted scope; business_id/advertiser not yours) · 40002 invalid params (bad/unknown
-field, non-JSON body, bad dates, max_count, unsupported_grant_type) · 40100 rate limited (+ Retry-After)
-· 40101 invalid_client · 40104 access token missing/unknown/revoked · 40105 access token expired
+field or metric, non-JSON body, bad dates, max_count, filters, more than 100 ids, unsupported_grant_type)
+· 40100 rate limited (+ Retry-After) · 40101 invalid_client (also a wrong app_id on token_info)
+· 40104 access token missing/unknown/revoked (on token_info: also expired) · 40105 access token expired
 · 40106 invalid_grant (code or refresh token refused: unknown, used, expired, wrong redirect_uri,
 PKCE failure, rotated refresh token reused) · 50000 internal error (injected http_500 only).
 Only 0 and 40100 are documented by TikTok; the rest are this sandbox's promise.

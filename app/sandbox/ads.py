@@ -1,10 +1,21 @@
-"""Marketing API for Spark Ads figures: advertiser auth, ad list and the daily ad report (§8)."""
+"""Marketing API for Spark Ads figures: advertiser auth, ad list and the daily ad report.
+
+`ad/get/` fields and the report's metrics are TikTok's documented names, read from
+`app.tiktok.fields`; anything else is refused with 40002. Deleted ads are hidden by default from
+both `ad/get/` and the report, as on TikTok, and come back with STATUS_ALL (TikTok's
+tiktok-business-api-sdk `js_sdk/docs/ReportingApi.md`; bububa/tiktok-business `model/ad/get.go`,
+`model/report/integrated_get.go`).
+"""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+from collections.abc import Callable
 
 from flask import render_template, request
+
+from app.tiktok.fields import AD_GET_FIELDS, REPORT_MAX_AD_IDS, REPORT_METRICS, STATUS_ALL
 
 from . import demo_data
 from .oauth import APP_NAME, LEGAL_ENTITY, USERNAME_RE, error_page, redirect_to
@@ -13,28 +24,20 @@ from .state import INVALID_PARAMS, SCOPE_MISSING, SandboxError
 
 MAX_REPORT_SPAN_DAYS = 30
 DEFAULT_ACCOUNTS = "brassorbit3, moontideco2"
-
-# Field name → scope, as for the Accounts API; ads fields need no scope beyond the token ("").
-AD_FIELDS = dict.fromkeys(
-    [
-        "advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name", "identity_type", "identity_id",
-        "tiktok_item_id", "operation_status", "create_time", "ad_text",
-    ],
-    "",
-)
-DEFAULT_AD_FIELDS = ["advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name", "identity_type",
-                     "identity_id", "tiktok_item_id", "operation_status", "create_time"]
+#: `ad/get/` without `fields` answers every field (in this order).
+_AD_FIELD_ORDER = ("advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name", "identity_type", "identity_id",
+                   "tiktok_item_id", "video_id", "operation_status", "secondary_status", "create_time", "ad_text")
+DEFAULT_AD_FIELDS = [f for f in _AD_FIELD_ORDER if f in AD_GET_FIELDS] + sorted(AD_GET_FIELDS - set(_AD_FIELD_ORDER))
 ADVERTISER_FIELDS = dict.fromkeys(
     ["advertiser_id", "name", "currency", "timezone", "display_timezone", "status", "company"], ""
 )
-REPORT_METRICS = dict.fromkeys(
-    [
-        "spend", "impressions", "clicks", "ctr", "cpm", "cpc", "reach", "frequency", "video_play_actions",
-        "video_watched_2s", "video_watched_6s", "video_views_p100", "likes", "comments", "shares", "follows",
-        "profile_visits",
-    ],
-    "",
-)
+#: The report's metrics when the request names none (TikTok's default for BASIC reports).
+DEFAULT_REPORT_METRICS = ["spend", "impressions"]
+#: Primary statuses this sandbox filters on. Without a status filter TikTok applies STATUS_NOT_DELETE.
+PRIMARY_STATUSES = frozenset({STATUS_ALL, "STATUS_NOT_DELETE", "STATUS_DELETE", "STATUS_DELIVERY_OK",
+                              "STATUS_DISABLE"})
+#: ad/get/ `filtering.ad_ids|adgroup_ids|campaign_ids` take 1–100 ids each.
+AD_GET_MAX_IDS = 100
 
 
 # -- authorization ---------------------------------------------------------------------------
@@ -147,14 +150,73 @@ def _page_info(page: int, page_size: int, total: int) -> dict:
     return {"page": page, "page_size": page_size, "total_number": total, "total_page": math.ceil(total / page_size)}
 
 
+def _statuses(ad: demo_data.Ad, today: dt.date) -> tuple[str, str, str]:
+    """(primary_status, operation_status, secondary_status) of an ad today."""
+    if ad.deleted:
+        return "STATUS_DELETE", "DISABLE", "AD_STATUS_DELETE"
+    if ad.days and ad.days[-1].date >= today:
+        return "STATUS_DELIVERY_OK", "ENABLE", "AD_STATUS_DELIVERY_OK"
+    return "STATUS_DISABLE", "DISABLE", "AD_STATUS_DISABLE"
+
+
+def _status_matches(primary: str, wanted: set[str]) -> bool:
+    if STATUS_ALL in wanted:
+        return True
+    if "STATUS_NOT_DELETE" in wanted and primary != "STATUS_DELETE":
+        return True
+    return primary in wanted
+
+
+def _id_list(value: object, what: str, limit: int) -> set[str]:
+    if not isinstance(value, list) or not 1 <= len(value) <= limit \
+            or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in value):
+        raise SandboxError(INVALID_PARAMS, f"invalid params: {what} must list 1–{limit} ids.")
+    return {str(i) for i in value}
+
+
+def _status_set(values: object, what: str) -> set[str]:
+    values = [values] if isinstance(values, str) else values
+    if not isinstance(values, list) or not values or any(v not in PRIMARY_STATUSES for v in values):
+        raise SandboxError(INVALID_PARAMS, f"invalid params: {what} must be one of {', '.join(sorted(PRIMARY_STATUSES))}.")
+    return set(values)
+
+
+def _ad_get_filter(filtering: dict) -> Callable[[demo_data.Ad, str], bool]:
+    """`filtering` of ad/get/ (a JSON object): ad/adgroup/campaign ids and primary_status."""
+    supported = {"ad_ids", "adgroup_ids", "campaign_ids", "primary_status"}
+    unknown = sorted(set(filtering) - supported)
+    if unknown:
+        raise SandboxError(INVALID_PARAMS, f"invalid params: filtering.{unknown[0]} is not supported here "
+                                           f"(supported: {', '.join(sorted(supported))}).")
+    ids = {k: _id_list(filtering[k], f"filtering.{k}", AD_GET_MAX_IDS)
+           for k in ("ad_ids", "adgroup_ids", "campaign_ids") if k in filtering}
+    # TikTok's default is STATUS_NOT_DELETE: deleted ads only with STATUS_ALL (or STATUS_DELETE).
+    statuses = _status_set(filtering["primary_status"], "filtering.primary_status") \
+        if "primary_status" in filtering else {"STATUS_NOT_DELETE"}
+
+    def keep(ad: demo_data.Ad, primary: str) -> bool:
+        return (
+            ("ad_ids" not in ids or ad.ad_id in ids["ad_ids"])
+            and ("adgroup_ids" not in ids or ad.adgroup_id in ids["adgroup_ids"])
+            and ("campaign_ids" not in ids or ad.campaign_id in ids["campaign_ids"])
+            and _status_matches(primary, statuses)
+        )
+
+    return keep
+
+
 def ad_get():
     grant = _ads_grant()
     acct = _advertiser(grant, request.args.get("advertiser_id"))
-    fields = json_param("fields", DEFAULT_AD_FIELDS)
-    check_fields(fields, AD_FIELDS, [""])
+    fields = check_fields(json_param("fields", None) or DEFAULT_AD_FIELDS, AD_GET_FIELDS)
+    keep = _ad_get_filter(json_param("filtering", {}, dict))
     page, page_size = int_param("page", 1, 1, 10**6), int_param("page_size", 10, 1, 1000)
-    ads = [
-        {
+    ads = []
+    for ad in acct.ads:
+        primary, operation, secondary = _statuses(ad, acct.today)
+        if not keep(ad, primary):
+            continue
+        ads.append({
             "advertiser_id": acct.advertiser_id,
             "campaign_id": ad.campaign_id,
             "adgroup_id": ad.adgroup_id,
@@ -163,12 +225,12 @@ def ad_get():
             "identity_type": ad.identity_type,
             "identity_id": ad.identity_id,
             "tiktok_item_id": ad.tiktok_item_id,
-            "operation_status": "ENABLE" if ad.days and ad.days[-1].date >= acct.today else "DISABLE",
+            "video_id": ad.video_id,
+            "operation_status": operation,
+            "secondary_status": secondary,
             "create_time": ad.create_time,
             "ad_text": ad.ad_name,
-        }
-        for ad in acct.ads
-    ]
+        })
     chunk = ads[(page - 1) * page_size : page * page_size]
     return ok({"list": [{f: a[f] for f in fields} for a in chunk], "page_info": _page_info(page, page_size, len(ads))})
 
@@ -213,21 +275,20 @@ def report_integrated():
     dims = json_param("dimensions")
     if not dims or sorted(dims) != ["ad_id", "stat_time_day"]:
         raise SandboxError(INVALID_PARAMS, 'invalid params: dimensions must be ["ad_id","stat_time_day"].')
-    metrics = json_param("metrics")
-    if not metrics:
-        raise SandboxError(INVALID_PARAMS, "invalid params: metrics is required.")
-    check_fields(metrics, REPORT_METRICS, [""])
+    metrics = check_fields(json_param("metrics", None) or DEFAULT_REPORT_METRICS, REPORT_METRICS, what="metric")
     start, end = date_param("start_date"), date_param("end_date")
     if start > end or (end - start).days > MAX_REPORT_SPAN_DAYS:
         raise SandboxError(
             INVALID_PARAMS, f"invalid params: end_date must be within {MAX_REPORT_SPAN_DAYS} days after start_date."
         )
     page, page_size = int_param("page", 1, 1, 10**6), int_param("page_size", 10, 1, 1000)
-    only = _ad_id_filter(json_param("filtering"))
+    only, statuses = _report_filters(json_param("filtering"))
     rows = []
     for ad in acct.ads:
         if only is not None and ad.ad_id not in only:
             continue
+        if not _status_matches(_statuses(ad, acct.today)[0], statuses):
+            continue  # by default TikTok leaves deleted ads' rows out, money spent or not
         for d in ad.days:
             if start <= d.date <= end:
                 values = _metric_values(d)
@@ -241,21 +302,40 @@ def report_integrated():
     return ok({"list": chunk, "page_info": _page_info(page, page_size, len(rows))})
 
 
-def _ad_id_filter(filtering: list | None) -> set[str] | None:
-    """Supports the one filter clients use here: [{"field_name":"ad_ids","filter_type":"IN","filter_value":"[...]"}]."""
-    if not filtering:
-        return None
-    for f in filtering:
-        if isinstance(f, dict) and f.get("field_name") == "ad_ids":
-            value = f.get("filter_value")
-            try:
-                ids = json.loads(value) if isinstance(value, str) else value
-            except ValueError:
-                ids = None
-            if not isinstance(ids, list):
-                raise SandboxError(INVALID_PARAMS, "invalid params: filter_value must be a JSON array string.")
-            return {str(i) for i in ids}
-    return None
+def _report_filters(filtering: list | None) -> tuple[set[str] | None, set[str]]:
+    """The report's `filtering` list: `ad_ids` (1–100 ids) and `ad_status`, each as
+    {"field_name", "filter_type": "IN", "filter_value": "<JSON array string>"}.
+
+    Returns (ad ids or None, statuses); without an ad_status filter TikTok applies STATUS_NOT_DELETE.
+    """
+    only: set[str] | None = None
+    statuses = {"STATUS_NOT_DELETE"}
+    seen = set()
+    for f in filtering or []:
+        if not isinstance(f, dict) or not {"field_name", "filter_type", "filter_value"} <= f.keys():
+            raise SandboxError(INVALID_PARAMS, "invalid params: each filter needs field_name, filter_type and "
+                                               "filter_value.")
+        name = f["field_name"]
+        if name not in ("ad_ids", "ad_status"):
+            raise SandboxError(INVALID_PARAMS, f"invalid params: filter field_name {name!r} is not supported here "
+                                               "(supported: ad_ids, ad_status).")
+        if name in seen:
+            raise SandboxError(INVALID_PARAMS, f"invalid params: filter {name!r} is given twice.")
+        seen.add(name)
+        if f["filter_type"] != "IN":
+            raise SandboxError(INVALID_PARAMS, f"invalid params: filter {name!r} takes filter_type IN.")
+        value = f["filter_value"]
+        try:
+            values = json.loads(value) if isinstance(value, str) else None
+        except ValueError:
+            values = None
+        if not isinstance(values, list):
+            raise SandboxError(INVALID_PARAMS, "invalid params: filter_value must be a JSON array string.")
+        if name == "ad_ids":
+            only = _id_list(values, "the ad_ids filter", REPORT_MAX_AD_IDS)
+        else:
+            statuses = _status_set(values, "the ad_status filter")
+    return only, statuses
 
 
 ROUTES = [

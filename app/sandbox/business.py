@@ -1,49 +1,56 @@
-"""Accounts API data endpoints: business/get/ and business/video/list/ (TIKTOK_API.md §7.3–7.5)."""
+"""Accounts API data endpoints: business/get/ and business/video/list/.
+
+The accepted field names and their scopes are TikTok's documented ones, read from
+`app.tiktok.fields` (the one cited table the client uses too); any other name is refused with
+40002, as TikTok refuses it. The shapes follow TikTok API for Business "Get profile data of a
+TikTok account" and "Get video data of a TikTok account", as typed field by field in the Go SDK
+bububa/tiktok-business (`model/business/insight.go`, `model/business/video/video.go`).
+"""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import request, url_for
 
+from app.tiktok.fields import (
+    BUSINESS_GET_DEFAULT_DAYS,
+    BUSINESS_GET_DEFAULT_FIELDS,
+    BUSINESS_GET_FIELDS,
+    BUSINESS_GET_LOOKBACK_DAYS,
+    DAILY_METRIC_FIELDS,
+    DEMOGRAPHIC_FIELDS,
+    PROFILE_FIELDS,
+    VIDEO_DEFAULT_FIELDS,
+    VIDEO_FIELDS,
+    VIDEO_FILTER_MAX_IDS,
+    VIDEO_MAX_COUNT,
+)
+
 from . import demo_data
-from .responses import RateLimited, access_token_header, check_fields, date_param, int_param, json_param, ok, state
+from .responses import (
+    RateLimited,
+    access_token_header,
+    check_fields,
+    int_param,
+    json_param,
+    ok,
+    optional_date_param,
+    state,
+)
 from .state import INVALID_PARAMS, SCOPE_MISSING, SandboxError
 
-LOOKBACK_DAYS = 60
-
-ACCOUNT_FIELDS = {
-    "display_name": "user.info.basic",
-    "profile_image": "user.info.basic",
-    "username": "user.info.username",
-    "profile_deep_link": "user.info.profile",
-    "bio_description": "user.info.profile",
-    "is_verified": "user.info.profile",
-    "is_business_account": "user.account.type",
-    "following_count": "user.info.stats",
-    "followers_count": "user.info.stats",
-    "total_likes": "user.info.stats",
-    "videos_count": "user.info.stats",
-    "metrics": "user.insights",
-    "audience_countries": "user.insights",
-    "audience_genders": "user.insights",
-}
-
-VIDEO_FIELDS = {
-    **dict.fromkeys(
-        [
-            "item_id", "media_type", "is_ad", "create_time", "thumbnail_url", "share_url", "embed_url",
-            "caption", "video_duration", "likes", "comments", "shares", "favorites", "reach", "video_views",
-        ],
-        "video.list",
-    ),
-    **dict.fromkeys(
-        [
-            "total_time_watched", "average_time_watched", "full_video_watched_rate", "new_followers",
-            "profile_views", "video_view_retention", "impression_sources",
-        ],
-        "video.insights",
-    ),
-}
+#: Daily account metrics TikTok reports only for registered Business accounts.
+BUSINESS_ONLY_DAILY = frozenset({
+    "profile_views", "bio_link_clicks", "phone_number_clicks", "email_clicks", "address_clicks",
+    "app_download_clicks", "lead_submissions",
+})
+#: Post metrics TikTok reports only for registered Business accounts.
+BUSINESS_ONLY_VIDEO = frozenset({
+    "profile_views", "website_clicks", "phone_number_clicks", "lead_submissions", "app_download_clicks",
+    "email_clicks", "address_clicks",
+})
+NO_METRICS_FIELD = (' business/get/ has no field called "metrics": ask for each daily metric by name'
+                    ' (e.g. "video_views"); the answer carries them in data.metrics[].')
 
 
 def authorized_grant(endpoint: str) -> dict:
@@ -66,104 +73,133 @@ def authorized_grant(endpoint: str) -> dict:
     return grant
 
 
-def _metrics(acct: demo_data.Account, start: dt.date, end: dt.date) -> list[dict]:
-    return [
-        {
-            "date": d.date.isoformat(),
-            "video_views": d.video_views,
-            "unique_video_views": d.unique_video_views,
-            "profile_views": d.profile_views,
-            "likes": d.likes,
-            "comments": d.comments,
-            "shares": d.shares,
-            "followers_count": d.followers_count,
-            "daily_total_followers": d.followers_count,
-            "daily_new_followers": d.daily_new_followers,
-            "daily_lost_followers": d.daily_lost_followers,
-            "engaged_audience": round(d.unique_video_views * 0.08),
-        }
-        for d in acct.days
-        if start <= d.date <= end
-    ]
+def _date_range(today: dt.date) -> tuple[dt.date, dt.date]:
+    """start_date/end_date as TikTok takes them: both or neither (then the 7 days ending yesterday, UTC)."""
+    start, end = optional_date_param("start_date"), optional_date_param("end_date")
+    if (start is None) != (end is None):
+        raise SandboxError(INVALID_PARAMS, "invalid params: start_date and end_date must be given together.")
+    if start is None or end is None:
+        return today - dt.timedelta(days=BUSINESS_GET_DEFAULT_DAYS), today - dt.timedelta(days=1)
+    if start > end:
+        raise SandboxError(INVALID_PARAMS, "invalid params: start_date must not be after end_date.")
+    if start < today - dt.timedelta(days=BUSINESS_GET_LOOKBACK_DAYS):
+        raise SandboxError(
+            INVALID_PARAMS, f"invalid params: start_date is more than {BUSINESS_GET_LOOKBACK_DAYS} days ago."
+        )
+    return start, end
+
+
+def _day(acct: demo_data.Account, d: demo_data.DayStats, names: list[str]) -> dict:
+    """One `data.metrics[]` entry: the date plus only the requested daily names TikTok has for this account."""
+    row: dict[str, object] = {"date": d.date.isoformat()}
+    for name in names:
+        if name in BUSINESS_ONLY_DAILY and not acct.is_business_account:
+            continue
+        if name == "audience_activity":
+            if acct.has_demographics:
+                row[name] = [{"hour": str(h), "count": n} for h, n in enumerate(d.audience_activity)]
+        elif name == "daily_total_followers":
+            row[name] = d.followers_count
+        else:
+            row[name] = getattr(d, name)
+    return row
 
 
 def business_get():
     grant = authorized_grant("business/get/")
-    fields = json_param("fields", ["display_name", "profile_image"])
-    check_fields(fields, ACCOUNT_FIELDS, grant["scopes"])
+    requested = json_param("fields", None) or list(BUSINESS_GET_DEFAULT_FIELDS)
+    fields = check_fields(requested, BUSINESS_GET_FIELDS, grant["scopes"],
+                          hint=NO_METRICS_FIELD if "metrics" in requested else "")
     st = state()
+    today = st.today()
+    start, end = _date_range(today)
     acct = st.account(grant["username"])
-    values = {
-        "display_name": acct.display_name,
-        "profile_image": url_for(".static", filename="avatar.svg", _external=True),
-        "username": acct.username,
-        "profile_deep_link": f"https://www.tiktok.com/@{acct.username}",
-        "bio_description": acct.bio_description,
-        "is_verified": acct.is_verified,
-        "is_business_account": acct.is_business_account,
-        "following_count": acct.following_count,
-        "followers_count": acct.followers_count,
-        "total_likes": acct.total_likes,
-        "videos_count": len(acct.public_posts),
-        "audience_countries": demo_data.audience_countries(acct.username),
-        "audience_genders": demo_data.audience_genders(acct.username),
+    profile = {
+        "display_name": lambda: acct.display_name,
+        "profile_image": lambda: url_for(".static", filename="avatar.svg", _external=True),
+        "username": lambda: acct.username,
+        "profile_deep_link": lambda: f"https://www.tiktok.com/@{acct.username}",
+        "bio_description": lambda: acct.bio_description,
+        "is_verified": lambda: acct.is_verified,
+        "is_business_account": lambda: acct.is_business_account,
+        "following_count": lambda: acct.following_count,
+        "followers_count": lambda: acct.followers_count,
+        "total_likes": lambda: acct.total_likes,
+        "videos_count": lambda: len(acct.public_posts),
     }
-    data = {f: values[f] for f in fields if f != "metrics"}
-    if "metrics" in fields:
-        today = st.today()
-        start, end = date_param("start_date"), date_param("end_date")
-        if start > end:
-            raise SandboxError(INVALID_PARAMS, "invalid params: start_date must not be after end_date.")
-        if start < today - dt.timedelta(days=LOOKBACK_DAYS):
-            raise SandboxError(INVALID_PARAMS, f"invalid params: start_date is more than {LOOKBACK_DAYS} days ago.")
+    demographics = {
+        "audience_ages": demo_data.audience_ages,
+        "audience_genders": demo_data.audience_genders,
+        "audience_countries": demo_data.audience_countries,
+        "audience_cities": demo_data.audience_cities,
+    }
+    data: dict[str, object] = {f: profile[f]() for f in fields if f in PROFILE_FIELDS}
+    if acct.has_demographics:  # TikTok leaves them out below 100 followers
+        data.update({f: demographics[f](acct.username) for f in fields if f in DEMOGRAPHIC_FIELDS})
+    # followers_count comes back twice: the current total above, and per day in metrics[].
+    daily = [f for f in fields if f in DAILY_METRIC_FIELDS or f == "followers_count"]
+    if daily:
         # Days after today simply have no rows yet (a client a timezone ahead of UTC may ask for them).
-        data["metrics"] = _metrics(acct, start, min(end, today))
+        data["metrics"] = [_day(acct, d, daily) for d in acct.days if start <= d.date <= end]
     return ok(data)
+
+
+def _seconds(points: list[tuple[int, float]]) -> list[dict]:
+    # `second` is a string, as TikTok's SDKs type it.
+    return [{"second": str(s), "percentage": p} for s, p in points]
 
 
 def _video(acct: demo_data.Account, post: demo_data.Post, fields: list[str], boosted: set[str]) -> dict:
     c = post.counters_at(acct.as_of_ts)
     values = {
-        "item_id": post.item_id,
-        "media_type": "VIDEO",
-        "is_ad": post.item_id in boosted,
-        "create_time": post.create_time,
-        "thumbnail_url": url_for(".static", filename="thumbnail.svg", _external=True),
-        "share_url": f"https://www.tiktok.com/@{acct.username}/video/{post.item_id}",
-        "embed_url": f"https://www.tiktok.com/player/v1/{post.item_id}",
-        "caption": post.caption,
-        "video_duration": float(post.duration),
-        "video_view_retention": [
-            {"second": s, "percentage": round(1 - (1 - post.full_video_watched_rate) * s / post.duration, 4)}
-            for s in range(0, post.duration + 1, max(1, post.duration // 5))
-        ],
-        "impression_sources": [
-            {"impression_source": "For You", "percentage": 0.78},
-            {"impression_source": "Follow", "percentage": 0.09},
-            {"impression_source": "Personal Profile", "percentage": 0.06},
-            {"impression_source": "Search", "percentage": 0.05},
-            {"impression_source": "Sound", "percentage": 0.02},
-        ],
-        **c,
+        "item_id": lambda: post.item_id,
+        "media_type": lambda: "VIDEO",
+        "is_ad": lambda: post.item_id in boosted,
+        "create_time": lambda: post.create_time,
+        "thumbnail_url": lambda: url_for(".static", filename="thumbnail.svg", _external=True),
+        "share_url": lambda: f"https://www.tiktok.com/@{acct.username}/video/{post.item_id}",
+        "embed_url": lambda: f"https://www.tiktok.com/player/v1/{post.item_id}",
+        "caption": lambda: post.caption,
+        "video_duration": lambda: float(post.duration),
+        "video_view_retention": lambda: _seconds(post.retention()),
+        "engagement_likes": lambda: _seconds(post.engagement_likes()),
+        "impression_sources": lambda: [{"impression_source": k, "percentage": p} for k, p in post.impression_sources()],
+        "audience_types": lambda: [{"type": k, "percentage": p} for k, p in post.audience_types()],
+        **{k: (lambda k=k: demo_data.post_audience(acct.username, post, k))
+           for k in ("audience_genders", "audience_countries", "audience_cities")},
+        **{k: (lambda v=v: v) for k, v in c.items()},
     }
-    return {f: values[f] for f in fields}
+    if any(f in BUSINESS_ONLY_VIDEO for f in fields):
+        values.update({k: (lambda v=v: v) for k, v in post.click_counters_at(acct.as_of_ts).items()})
+    out = {}
+    for f in fields:
+        if f in BUSINESS_ONLY_VIDEO and not acct.is_business_account:
+            continue
+        if f == "audience_cities" and not acct.has_demographics:
+            continue
+        out[f] = values[f]()
+    return out
 
 
 def video_list():
     grant = authorized_grant("business/video/list/")
     if "video.list" not in grant["scopes"]:
         raise SandboxError(SCOPE_MISSING, "scope/permission missing: this endpoint needs scope video.list.")
-    fields = json_param("fields", ["item_id"])
-    check_fields(fields, VIDEO_FIELDS, grant["scopes"])
-    max_count = int_param("max_count", 10, 1, 20)
+    fields = check_fields(json_param("fields", None) or list(VIDEO_DEFAULT_FIELDS), VIDEO_FIELDS, grant["scopes"])
+    max_count = int_param("max_count", 10, 1, VIDEO_MAX_COUNT)
     acct = state().account(grant["username"])
     cursor = int_param("cursor", acct.as_of_ts * 1000, 0, 2**63 - 1)
     filters = json_param("filters", None, dict)
-    boosted = {ad.tiktok_item_id for ad in acct.ads if ad.tiktok_item_id}
+    # Posts an ad still uses; a deleted ad no longer does.
+    boosted = {ad.post_item_id for ad in acct.ads if ad.post_item_id and not ad.deleted}
     if filters is not None:
         ids = filters.get("video_ids")
-        if not isinstance(ids, list) or not 1 <= len(ids) <= 20:
-            raise SandboxError(INVALID_PARAMS, "invalid params: filters.video_ids must list 1–20 ids.")
+        if set(filters) != {"video_ids"} or not isinstance(ids, list) \
+                or not 1 <= len(ids) <= VIDEO_FILTER_MAX_IDS or not all(isinstance(i, str) for i in ids):
+            raise SandboxError(
+                INVALID_PARAMS,
+                f"invalid params: filters must be {{\"video_ids\": [...]}} with 1–{VIDEO_FILTER_MAX_IDS} ids as strings.",
+            )
         found = [p for p in acct.public_posts if p.item_id in ids]
         return ok({"videos": [_video(acct, p, fields, boosted) for p in found], "cursor": cursor, "has_more": False})
     older = [p for p in acct.posts if p.create_time * 1000 < cursor]

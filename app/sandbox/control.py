@@ -56,11 +56,43 @@ def clock():
 
 
 def deauthorize():
-    """Simulate the user removing the app in TikTok's settings (authorization.removed, reason 1)."""
+    """Simulate the user removing the app in TikTok's settings.
+
+    Body: ``{"username": ...}`` or ``{"open_id": ...}``, optional ``"reason"`` (default 1) and
+    ``"webhook"`` (default true). With ``"webhook": false`` the grants die silently, as they do
+    for a TikTok API for Business app (no documented deauthorization event): the app learns of it
+    only from `tt_user/token_info/get/` or a refused call.
+    """
     body = _json()
     open_id = body.get("open_id") or demo_data.open_id_for(str(body.get("username", "")))
-    revoked = state().deauthorize(open_id, reason=int(body.get("reason", 1)))
-    return jsonify({"open_id": open_id, "grants_revoked": revoked})
+    webhook = body.get("webhook", True)
+    if not isinstance(webhook, bool):
+        return jsonify({"error": "webhook must be true or false"}), 400
+    revoked = state().deauthorize(open_id, reason=int(body.get("reason", 1)), webhook=webhook)
+    return jsonify({"open_id": open_id, "grants_revoked": revoked, "webhook": webhook})
+
+
+def ads():
+    """More Spark Ads for one advertiser: ``{"username": "brassorbit3", "extra_spark_ads": 130}``.
+
+    Each extra ad is a delivering Spark Ad (rows in the last two weeks) on one of the account's
+    newest public posts, so more than 100 of them make a client batch the report's ad_ids filter.
+    ``0`` removes them; `/_control/reset` forgets them (the `extra_spark_ads` setting stays).
+    """
+    st = state()
+    if request.method == "POST":
+        body = _json()
+        username = demo_data.normalize_username(str(body.get("username", "")))
+        count = body.get("extra_spark_ads")
+        if not username or not isinstance(count, int) or isinstance(count, bool):
+            return jsonify({"error": "send a username and extra_spark_ads as an integer"}), 400
+        try:
+            st.set_extra_spark_ads(username, count)
+        except ValueError as e:
+            return jsonify({"error": str(e)}), 400
+    extra = st.extra_spark_ads()
+    return jsonify({"extra_spark_ads": extra,
+                    "advertisers": {u: demo_data.advertiser_id_for(u) for u in extra}})
 
 
 def webhooks():
@@ -74,4 +106,5 @@ ROUTES = [
     ("/_control/clock", "control_clock", clock, ["GET", "POST"]),
     ("/_control/deauthorize", "control_deauthorize", deauthorize, ["POST"]),
     ("/_control/webhooks", "control_webhooks", webhooks, ["GET"]),
+    ("/_control/ads", "control_ads", ads, ["GET", "POST"]),
 ]

@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 from flask import Response, render_template, request
 
-from .responses import json_body, ok, state
-from .state import INVALID_CLIENT, INVALID_PARAMS, SandboxError
+from .responses import RateLimited, json_body, ok, state
+from .state import INVALID_CLIENT, INVALID_PARAMS, TOKEN_EXPIRED, TOKEN_INVALID, SandboxError
 
 APP_NAME = "Logic Target"
 LEGAL_ENTITY = "Logic Target Ltd."
@@ -151,11 +151,29 @@ def revoke():
 
 
 def token_info():
+    """Is this access token alive, whose is it, what may it do (`app_id`, `creator_id`, `scope`)?
+
+    A dead token (unknown, revoked, expired) answers TOKEN_INVALID; the call counts toward the
+    app-wide and the per-account rate limits like any data call.
+    """
     body = json_body()
     st = state()
     if body.get("app_id") != st.settings.client_key:
         raise SandboxError(INVALID_CLIENT, "invalid_client: app_id is wrong.")
-    grant = st.grant_for_access_token(_required(body, "access_token"))
+    token = _required(body, "access_token")
+    buckets = [("app", st.settings.app_qpm)]
+    open_id = st.open_id_of_access_token(token)
+    if open_id:
+        buckets.append((f"account:{open_id}:tt_user/token_info/get/", st.settings.per_account_qpm))
+    retry = st.hit(buckets)
+    if retry:
+        raise RateLimited(retry)
+    try:
+        grant = st.grant_for_access_token(token)
+    except SandboxError as e:
+        if e.code == TOKEN_EXPIRED:
+            raise SandboxError(TOKEN_INVALID, "Access token is invalid: it has expired.") from None
+        raise
     return ok({"app_id": st.settings.client_key, "creator_id": grant["open_id"], "scope": ",".join(grant["scopes"])})
 
 

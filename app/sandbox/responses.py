@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections.abc import Iterable, Mapping, Set as AbstractSet
 
 from flask import Response, current_app, jsonify, request
 
@@ -100,13 +101,25 @@ def date_param(name: str) -> dt.date:
     raise SandboxError(INVALID_PARAMS, f"invalid params: {name} is required as YYYY-MM-DD.")
 
 
-def check_fields(fields: list, allowed: dict[str, str], granted: list[str]) -> None:
-    """Unknown field → 40002; a field whose scope the user did not grant → 40001."""
+def optional_date_param(name: str) -> dt.date | None:
+    """A YYYY-MM-DD param that may be left out (None); present but malformed → 40002."""
+    return None if request.args.get(name) is None else date_param(name)
+
+
+def check_fields(fields: list, allowed: Mapping[str, str] | AbstractSet[str], granted: Iterable[str] = (),
+                 *, what: str = "field", hint: str = "") -> list[str]:
+    """`fields` as TikTok checks them: an undocumented name → 40002 (with `hint`, if any); a name
+    whose scope the user did not grant → 40001. `allowed` maps name → scope, or is a plain set of
+    names that need no scope. Returns the names in request order, duplicates dropped."""
     for f in fields:
         if not isinstance(f, str) or f not in allowed:
-            raise SandboxError(INVALID_PARAMS, f"invalid params: unknown field {f!r}.")
-    missing = sorted({allowed[f] for f in fields if allowed[f] not in granted})
-    if missing:
-        raise SandboxError(
-            SCOPE_MISSING, f"scope/permission missing: the requested fields need scope(s) {', '.join(missing)}."
-        )
+            raise SandboxError(INVALID_PARAMS, f"invalid params: unknown {what} {f!r}.{hint}")
+    names = list(dict.fromkeys(fields))
+    if isinstance(allowed, Mapping):
+        granted = set(granted)
+        missing = sorted({allowed[f] for f in names if allowed[f] not in granted})
+        if missing:
+            raise SandboxError(
+                SCOPE_MISSING, f"scope/permission missing: the requested fields need scope(s) {', '.join(missing)}."
+            )
+    return names

@@ -56,3 +56,7 @@ class SandboxSettings:
     error_http_status: int = 200
     state_path: str | None = None
     today: dt.date | None = None
+    # Test hook: username → how many more delivering Spark Ads its advertiser gets (e.g.
+    # {"brassorbit3": 130}), so a client must batch the report's ad_ids filter (≤100 ids a request).
+    # Also settable at run time with POST /_control/ads.
+    extra_spark_ads: dict[str, int] = field(default_factory=dict)

@@ -108,7 +108,19 @@ class SandboxState:
         return self.settings.today or dt.datetime.fromtimestamp(self.now(), dt.timezone.utc).date()
 
     def account(self, username: str) -> demo_data.Account:
-        return demo_data.account(username, self.today())
+        username = demo_data.normalize_username(username)
+        return demo_data.account(username, self.today(), self.extra_spark_ads().get(username, 0))
+
+    def extra_spark_ads(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._extra_spark_ads)
+
+    def set_extra_spark_ads(self, username: str, count: int) -> None:
+        """Give `username`'s advertiser `count` more delivering Spark Ads (0 removes them)."""
+        if count < 0 or count > 5000:
+            raise ValueError("extra_spark_ads must be between 0 and 5000")
+        with self._lock:
+            self._extra_spark_ads[demo_data.normalize_username(username)] = count
 
     # -- housekeeping -----------------------------------------------------------------------
     def _clear_memory(self) -> None:
@@ -118,9 +130,13 @@ class SandboxState:
         self._faults: list[Fault] = []
         self._counts: Counter = Counter()
         self.webhooks: list[dict] = []
+        self._extra_spark_ads: dict[str, int] = {
+            demo_data.normalize_username(u): int(n) for u, n in self.settings.extra_spark_ads.items()
+        }
 
     def reset(self) -> None:
-        """Forget everything (codes, tokens, faults, counters, clock offset), persisted state included."""
+        """Forget everything (codes, tokens, faults, counters, clock offset, extra ads set at run time),
+        persisted state included; what the settings configure comes back."""
         with self._lock:
             self._clear_memory()
             self._offset = 0.0
@@ -356,6 +372,12 @@ class SandboxState:
                 raise SandboxError(TOKEN_EXPIRED, "Access token has expired. Refresh it.")
             return dict(grant)
 
+    def open_id_of_access_token(self, token: str) -> str | None:
+        """Whose token this is, alive or not (None if the sandbox never issued it)."""
+        with self._lock:
+            entry = self._tables["access"].get(token or "")
+            return self._tables["grant"][entry["grant_id"]]["open_id"] if entry else None
+
     def revoke(self, access_token: str) -> None:
         """Revoke the grant behind `access_token` (idempotent); the first time, emit the webhook."""
         with self._lock:
@@ -381,13 +403,18 @@ class SandboxState:
         self.send_authorization_removed(grant["open_id"], reason=reason)
         return True
 
-    def deauthorize(self, open_id: str, reason: int = 1) -> int:
-        """The user removes the app in TikTok's settings: every grant of `open_id` dies, webhook follows."""
+    def deauthorize(self, open_id: str, reason: int = 1, *, webhook: bool = True) -> int:
+        """The user removes the app in TikTok's settings: every grant of `open_id` dies.
+
+        With `webhook` the `authorization.removed` event follows. Without it the revocation is
+        silent, as for TikTok API for Business apps, which have no documented deauthorization
+        event: the app can only notice through `tt_user/token_info/get/` or a refused call.
+        """
         with self._lock:
             live = [g for g in self._tables["grant"].values() if g["open_id"] == open_id and not g["revoked"]]
             for grant in live:
                 self._revoke_grant(grant["grant_id"])
-        if live:
+        if live and webhook:
             self.send_authorization_removed(open_id, reason=reason)
         return len(live)
 

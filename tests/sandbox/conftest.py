@@ -101,8 +101,9 @@ class LiveSandbox:
         query = urlsplit(resp.headers["Location"]).query
         return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
 
-    def get_code(self, verifier: str, **kw) -> str:
-        return self.callback_params(self.consent(self.authorize_params(verifier), **kw))["code"]
+    def get_code(self, verifier: str, request_scopes: str | None = None, **kw) -> str:
+        params = self.authorize_params(verifier, **({"scope": request_scopes} if request_scopes else {}))
+        return self.callback_params(self.consent(params, **kw))["code"]
 
     # -- Accounts API -----------------------------------------------------------------------
     def post_json(self, path: str, body: dict) -> requests.Response:
@@ -141,10 +142,11 @@ class LiveSandbox:
             },
         ).json()
 
-    def connect(self, **consent_kw) -> dict:
-        """Full round trip; returns the token response's data."""
+    def connect(self, request_scopes: str | None = None, **consent_kw) -> dict:
+        """Full round trip; returns the token response's data. `request_scopes` (comma list)
+        replaces ALL_SCOPES in the authorize request; `scopes` (a list) is what the user ticks."""
         verifier = new_verifier()
-        body = self.exchange(self.get_code(verifier, **consent_kw), verifier)
+        body = self.exchange(self.get_code(verifier, request_scopes, **consent_kw), verifier)
         assert body["code"] == 0, body
         return body["data"]
 
@@ -163,6 +165,32 @@ class LiveSandbox:
         return self.http.get(
             self.url("/open_api/v1.3/business/video/list/"), params=query, headers={"Access-Token": token}
         )
+
+    def token_info(self, access_token: str | None, app_id: str | None = None) -> dict:
+        body = {"app_id": self.settings.client_key if app_id is None else app_id, "access_token": access_token}
+        return self.post_json("tt_user/token_info/get/", {k: v for k, v in body.items() if v is not None}).json()
+
+    # -- Marketing API ----------------------------------------------------------------------
+    def ads_connect(self, accounts: str = "brassorbit3, moontideco2") -> dict:
+        """Advertiser consent for `accounts` and the token exchange; the token response's data."""
+        page = self.http.get(self.url("/portal/auth"), params={
+            "app_id": self.settings.ads_app_id, "state": "s-1", "redirect_uri": ADS_REDIRECT_URI})
+        assert page.status_code == 200
+        resp = self.http.post(self.url("/portal/auth"), allow_redirects=False,
+                              data={"nonce": self.nonce_of(page), "accounts": accounts, "action": "grant"})
+        assert resp.status_code == 302 and resp.headers["Location"].startswith(ADS_REDIRECT_URI + "?")
+        query = parse_qs(urlsplit(resp.headers["Location"]).query)
+        assert query["state"] == ["s-1"]
+        body = self.post_json("oauth2/access_token/", {"app_id": self.settings.ads_app_id,
+                                                       "secret": self.settings.ads_secret,
+                                                       "auth_code": query["auth_code"][0]}).json()
+        assert body["code"] == 0, body
+        return body["data"]
+
+    def get(self, path: str, token: str, **params) -> dict:
+        """A GET on the API with list/dict params JSON-encoded, as TikTok takes them; the JSON body."""
+        params = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items()}
+        return self.http.get(self.url("/open_api/v1.3/" + path), params=params, headers={"Access-Token": token}).json()
 
 
 # Demo data pinned to one day so paging and report assertions see the same posts every run.

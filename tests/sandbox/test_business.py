@@ -14,7 +14,20 @@ def test_business_get_returns_requested_fields(sandbox):
     assert body["code"] == 0
     assert body["data"]["username"] == "brassorbit3"
     assert isinstance(body["data"]["followers_count"], int) and body["data"]["followers_count"] > 0
-    assert set(body["data"]) == {"username", "display_name", "followers_count", "profile_image"}
+    # followers_count also comes back per day, so `metrics` is there too.
+    assert set(body["data"]) == {"username", "display_name", "followers_count", "profile_image", "metrics"}
+
+
+def test_profile_fields_alone_answer_no_metrics(sandbox):
+    data = sandbox.connect()
+    body = sandbox.business_get(data["access_token"], data["open_id"], ["username", "total_likes"]).json()
+    assert body["code"] == 0 and set(body["data"]) == {"username", "total_likes"}
+
+
+def test_without_fields_tiktok_answers_display_name_and_profile_image(sandbox):
+    data = sandbox.connect()
+    body = sandbox.business_get(data["access_token"], data["open_id"]).json()
+    assert set(body["data"]) == {"display_name", "profile_image"}
 
 
 def test_missing_access_token_is_refused(sandbox):
@@ -68,7 +81,7 @@ def test_daily_metrics_cover_the_requested_days(sandbox):
     today = sandbox.state.today()
     start, end = today - dt.timedelta(days=59), today
     body = sandbox.business_get(
-        data["access_token"], data["open_id"], ["followers_count", "metrics"],
+        data["access_token"], data["open_id"], ["followers_count", "video_views"],
         start_date=start.isoformat(), end_date=end.isoformat(),
     ).json()
     assert body["code"] == 0
@@ -82,7 +95,7 @@ def test_metrics_older_than_60_days_are_refused(sandbox):
     data = sandbox.connect()
     today = sandbox.state.today()
     body = sandbox.business_get(
-        data["access_token"], data["open_id"], ["metrics"],
+        data["access_token"], data["open_id"], ["video_views"],
         start_date=(today - dt.timedelta(days=61)).isoformat(), end_date=today.isoformat(),
     ).json()
     assert body["code"] == INVALID_PARAMS
@@ -91,7 +104,7 @@ def test_metrics_older_than_60_days_are_refused(sandbox):
 def test_metrics_need_user_insights_scope(sandbox):
     data = sandbox.connect(scopes=["user.info.basic", "video.list"])
     today = sandbox.state.today().isoformat()
-    body = sandbox.business_get(data["access_token"], data["open_id"], ["metrics"],
+    body = sandbox.business_get(data["access_token"], data["open_id"], ["video_views"],
                                 start_date=today, end_date=today).json()
     assert body["code"] == SCOPE_MISSING
 

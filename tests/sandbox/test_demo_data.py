@@ -102,5 +102,5 @@ def test_spark_ads_deliver_on_recent_posts(account):
     spark = [a for a in account.ads if a.identity_type in demo_data.SPARK_IDENTITIES]
     assert spark
     post_ids = {p.item_id for p in account.public_posts}
-    assert all(a.tiktok_item_id in post_ids for a in spark)
+    assert all(a.post_item_id in post_ids for a in spark)
     assert any(d.impressions > 0 and d.clicks > 0 and d.spend > 0 for a in spark for d in a.days)
