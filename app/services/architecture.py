@@ -14,12 +14,13 @@ from typing import Any, Mapping
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 960, 600
+WIDTH, HEIGHT = 960, 650
 INK, MUTED, LINE, BRAND = "#1b1f2a", "#5b6475", "#8a93a6", "#fe2c55"
 FILLS = {"box": "#ffffff", "external": "#f3f4f8", "group": "#fbfbfd", "job": "#ffffff"}
 SHORT_WHEN = {  # what fits in a job box; the security page has the full schedule
     "refresh-tokens": "every 10 min", "revoke-retry": "every 10 min", "sync": "every 15 min",
     "weekly-reports": "Mon 09:00 UTC", "report-retries": "every 10 min", "purge": "daily 03:00 UTC",
+    "token-check": "daily 04:30 UTC",
 }
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 
@@ -76,12 +77,12 @@ def describe(config: Mapping[str, Any]) -> Diagram:
         Node("database", "Database", "PostgreSQL or SQLite", 560, 40, 180, 70),
         Node("kek", "Key-encryption key", kek_note, 20, 170, 190, 60, "external"),
         Node("sealing", "Token sealing", "AES-256-GCM envelopes", 250, 170, 210, 60),
-        Node("scheduler", "Scheduler jobs", "in-process", 230, 270, 290, 320, "group"),
+        Node("scheduler", "Scheduler jobs", "in-process", 230, 270, 290, 365, "group"),
         Node("accounts_api", "TikTok Accounts API", "tokens, profile, posts", 730, 295, 210, 110, "external"),
         Node("marketing_api", "TikTok Marketing API", "Spark Ads reports", 730, 420, 210, 60, "external"),
         Node("smtp", "SMTP", "weekly report emails", 730, 500, 210, 60, "external"),
     ]
-    order = ["refresh-tokens", "revoke-retry", "sync", "weekly-reports", "report-retries", "purge"]
+    order = ["refresh-tokens", "revoke-retry", "token-check", "sync", "weekly-reports", "report-retries", "purge"]
     ordered = [j for j in order if j in job_ids] + [j for j in job_ids if j not in order]
     whens = {j.name: SHORT_WHEN.get(j.name, j.when) for j in JOBS}
     for i, name in enumerate(ordered):
@@ -96,6 +97,7 @@ def describe(config: Mapping[str, Any]) -> Diagram:
         Edge("scheduler", "database", "claims work, upserts, deletes", via=((650, 290),)),
         Edge("refresh-tokens", "accounts_api", "refresh tokens"),
         Edge("revoke-retry", "accounts_api", "revoke tokens"),
+        Edge("token-check", "accounts_api", "is the grant alive"),
         Edge("sync", "accounts_api", "profile, posts, metrics"),
         Edge("sync", "marketing_api", "Spark Ads figures"),
         Edge("weekly-reports", "smtp", "report emails"),

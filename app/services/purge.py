@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import (AdsAccount, AccountSnapshot, AuditEvent, DeletionReceipt, JobClaim, Post, PostMetric,
+from app.models import (AdsAccount, AccountSnapshot, AudienceSnapshot, AuditEvent, DeletionReceipt, JobClaim, Post, PostMetric,
                         Report, ReportConnection, SparkAdMetric, TikTokConnection)
 from app.models.connection import STATUS_DISCONNECTED
 from app.services import audit
@@ -44,7 +44,8 @@ from app.services import audit
 BATCH_SIZE = 2000  # bench: 1M metric rows in 44 s (500: 77 s), /performance p99 barely moves
 RECEIPT_LINK_JOB = "purge-receipt"
 IDENTIFYING_DETAIL_KEYS = {"username", "handle", "open_id", "user_openid", "display_name", "avatar_url", "email"}
-HANDLED_TABLES = {"posts", "post_metrics", "spark_ad_metrics", "account_snapshots", "report_connections",
+HANDLED_TABLES = {"posts", "post_metrics", "spark_ad_metrics", "account_snapshots", "audience_snapshots",
+                  "report_connections",
                   "audit_events", "tiktok_connections"}
 
 
@@ -146,6 +147,8 @@ def steps(conn: TikTokConnection, receipt: DeletionReceipt, *, batch_size: int =
         Post, sa.select(Post.id).where(Post.connection_id == conn.id).limit(n)))
     yield "account_snapshots", _batches(batch_size, lambda n: _delete_ids(
         AccountSnapshot, sa.select(AccountSnapshot.id).where(AccountSnapshot.connection_id == conn.id).limit(n)))
+    yield "audience_snapshots", _batches(batch_size, lambda n: _delete_ids(
+        AudienceSnapshot, sa.select(AudienceSnapshot.id).where(AudienceSnapshot.connection_id == conn.id).limit(n)))
     yield "report_connections", _batches(batch_size, lambda n: _delete_report_links(conn, n))
     for table, column in _other_referencing_columns():
         yield table.name, _batches(batch_size, lambda n, t=table, c=column: _delete_other(t, c, conn.id, n))

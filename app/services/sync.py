@@ -362,8 +362,8 @@ def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now:
         SparkAdMetric.ads_account_id == ads_account_id, SparkAdMetric.day >= start))}
     for r in rows:
         m = existing.get((r.ad_id, r.day))
-        if m is None:
-            m = SparkAdMetric(ads_account_id=ads_account_id, ad_id=r.ad_id, day=r.day)
+        if m is None:  # kept in `existing` too: a row repeated across pages or batches is one row
+            m = existing[(r.ad_id, r.day)] = SparkAdMetric(ads_account_id=ads_account_id, ad_id=r.ad_id, day=r.day)
             db.session.add(m)
         item = item_of_ad.get(r.ad_id)
         m.tiktok_item_id = item

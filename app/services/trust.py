@@ -68,7 +68,7 @@ EXCLUDED_TABLES: Mapping[str, str] = {
 # Reading order of the inventory table (the account first, then what hangs off it);
 # tables not named here follow alphabetically.
 INVENTORY_ORDER = (
-    "tiktok_connections", "account_snapshots", "posts", "post_metrics", "ads_accounts", "spark_ad_metrics",
+    "tiktok_connections", "account_snapshots", "audience_snapshots", "posts", "post_metrics", "ads_accounts", "spark_ad_metrics",
     "reports", "report_connections", "audit_events",
 )
 
@@ -110,6 +110,9 @@ JOBS: tuple[Job, ...] = (
         "anonymous receipt. Database only."),
     Job("revoke-retry", "every 10 minutes",
         "Retries token revocations TikTok has not confirmed; the sealed token is wiped once TikTok confirms."),
+    Job("token-check", "daily 04:30 UTC",
+        "Asks the Accounts API whether each connection's access token is still alive and which permissions it "
+        "carries (no data is read); a grant the user removed in TikTok is marked for reconnecting."),
 )
 
 

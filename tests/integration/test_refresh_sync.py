@@ -34,6 +34,19 @@ def refresh_body(access="act.NEW", refresh="rft.NEW"):
                            "refresh_token_expires_in": 86400 * 200, "scope": "video.list", "token_type": "Bearer"}}
 
 
+# TikTok documents no error code for a dead token, so the client asks token_info; these
+# stand in for its answers (an undocumented code for a dead token, the scopes for a live one).
+DEAD = {"code": 40105, "message": "access token is invalid or expired", "request_id": "r", "data": {}}
+
+
+def token_info_says(requests_mock, *answers):
+    return requests_mock.post(BUSINESS + "tt_user/token_info/get/", [{"json": a} for a in answers])
+
+
+def alive(scope="user.info.basic,user.info.stats,user.insights,video.list,video.insights"):
+    return {**OK, "data": {"app_id": "ck", "creator_id": "x", "scope": scope}}
+
+
 def tokens_of(app, conn):
     ring = connections.get_keyring(app)
     db.session.refresh(conn)
@@ -82,7 +95,9 @@ def test_refused_refresh_needs_reconnect_and_alerts_once(app, people, requests_m
     conn = sealed_connection(app, people.workspace, people.creator)
     requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/",
                        json={"code": 40106, "message": "invalid_grant", "request_id": "r", "data": {}})
+    info = token_info_says(requests_mock, DEAD)
     first = run_job(app, "refresh-tokens", now=NOW)
+    assert info.call_count == 1  # the undocumented code was resolved by asking, not guessed
     assert first.counts["needs_reconnect"] == 1 and first.counts["reconnect_alerts"] == 1
     db.session.refresh(conn)
     assert conn.status == "needs_reconnect" and conn.refresh_token_sealed is None
@@ -196,9 +211,33 @@ def test_invalid_token_gets_one_refresh_and_one_retry(app, people, requests_mock
     page["data"]["has_more"] = False
     requests_mock.get(BUSINESS + "business/video/list/", json=page)
     refresh = requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/", json=refresh_body())
+    token_info_says(requests_mock, DEAD)
     assert run_job(app, "sync", now=NOW).counts["synced"] == 1
     assert refresh.call_count == 1
     assert tokens_of(app, conn)[0] == "act.NEW"
+
+
+def test_undocumented_code_with_a_live_token_is_not_a_reconnect(app, people, requests_mock):
+    """A refusal TikTok does not document, while token_info says the token is alive and carries
+    every scope, is a failed sync to try again, never a reason to make a person reconnect."""
+    conn = sealed_connection(app, people.workspace, people.creator, expires_in=86400)
+    requests_mock.get(BUSINESS + "business/get/",
+                      json={"code": 40002, "message": "invalid params", "request_id": "r", "data": {}})
+    refresh = requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/", json=refresh_body())
+    token_info_says(requests_mock, alive())
+    assert run_job(app, "sync", now=NOW).counts["failed"] == 1
+    db.session.refresh(conn)
+    assert conn.status == "active" and refresh.call_count == 0
+
+
+def test_undocumented_code_with_a_scope_removed_says_which(app, people, requests_mock):
+    conn = sealed_connection(app, people.workspace, people.creator, expires_in=86400)
+    requests_mock.get(BUSINESS + "business/get/",
+                      json={"code": 40001, "message": "no permission", "request_id": "r", "data": {}})
+    token_info_says(requests_mock, alive(scope="user.info.basic,video.list"))
+    assert run_job(app, "sync", now=NOW).counts["failed"] == 1
+    db.session.refresh(conn)
+    assert conn.status == "active" and "permission" in conn.last_error
 
 
 def test_revoked_token_ends_in_needs_reconnect(app, people, requests_mock):
@@ -207,6 +246,7 @@ def test_revoked_token_ends_in_needs_reconnect(app, people, requests_mock):
     requests_mock.get(BUSINESS + "business/get/", json=revoked)
     requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/",
                        json={"code": 40106, "message": "invalid_grant", "request_id": "r", "data": {}})
+    token_info_says(requests_mock, DEAD)
     assert run_job(app, "sync", now=NOW).counts["needs_reconnect"] == 1
     db.session.refresh(conn)
     assert conn.status == "needs_reconnect"
