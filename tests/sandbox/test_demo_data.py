@@ -11,7 +11,7 @@ from app.sandbox import demo_data
 TODAY = dt.date(2026, 5, 25)
 
 
-@pytest.fixture(params=["brassorbit3", "moontideco2", "some.new_creator"])
+@pytest.fixture(params=["brassorbit3", "moontideco2", "quietfern7", "some.new_creator"])
 def account(request):
     return demo_data.account(request.param, TODAY)
 
@@ -104,3 +104,60 @@ def test_spark_ads_deliver_on_recent_posts(account):
     post_ids = {p.item_id for p in account.public_posts}
     assert all(a.post_item_id in post_ids for a in spark)
     assert any(d.impressions > 0 and d.clicks > 0 and d.spend > 0 for a in spark for d in a.days)
+
+
+def test_pinned_demo_accounts():
+    brass, moon, fern = (demo_data.account(u, TODAY) for u in ("brassorbit3", "moontideco2", "quietfern7"))
+    assert brass.is_business_account and brass.has_demographics and brass.followers_count >= 100
+    assert not moon.is_business_account and moon.has_demographics
+    assert fern.is_business_account and not fern.has_demographics
+    # quietfern7 stays under 100 followers for years, whatever day the sandbox thinks it is.
+    for year in range(2025, 2031):
+        assert demo_data.account("quietfern7", dt.date(year, 6, 1)).followers_count < 100
+
+
+def test_deleted_spark_ad_spent_money_in_recent_weeks(account):
+    deleted = [a for a in account.ads if a.deleted]
+    assert len(deleted) == 1 and deleted[0].identity_type in demo_data.SPARK_IDENTITIES
+    recent = [d for d in deleted[0].days if (TODAY - d.date).days <= 30]
+    assert sum(d.spend for d in recent) > 0 and deleted[0].days[-1].date < TODAY
+    assert deleted[0].tiktok_item_id in {p.item_id for p in account.public_posts}
+
+
+def test_one_spark_ad_names_its_post_only_by_video_id(account):
+    video_only = [a for a in account.ads if a.identity_type in ("TT_USER", "BC_AUTH_TT") and not a.tiktok_item_id]
+    assert len(video_only) == 1 and video_only[0].video_id in {p.item_id for p in account.public_posts}
+    assert video_only[0].post_item_id == video_only[0].video_id and not video_only[0].deleted
+    assert any(d.spend > 0 for d in video_only[0].days)
+
+
+def test_extra_spark_ads_are_deterministic_recent_and_on_public_posts():
+    plain = demo_data.account("brassorbit3", TODAY)
+    more = demo_data.account("brassorbit3", TODAY, 130)
+    assert more.ads is not plain.ads and len(more.ads) == len(plain.ads) + 130
+    assert {a.ad_id for a in plain.ads} < {a.ad_id for a in more.ads}
+    assert [a.ad_id for a in more.ads] == [a.ad_id for a in demo_data.account("brassorbit3", TODAY, 130).ads]
+    extra = [a for a in more.ads if a.ad_id not in {b.ad_id for b in plain.ads}]
+    public = {p.item_id for p in plain.public_posts}
+    assert all(a.tiktok_item_id in public and a.identity_type in demo_data.SPARK_IDENTITIES for a in extra)
+    assert all(a.days and all(0 <= (TODAY - d.date).days <= 20 and d.spend > 0 for d in a.days) for a in extra)
+
+
+def test_daily_insights_are_plausible(account):
+    for d in account.days:
+        assert 0 <= d.engaged_audience <= d.unique_video_views <= d.video_views
+        assert d.bio_link_clicks <= d.profile_views and d.lead_submissions <= d.profile_views
+        assert len(d.audience_activity) == 24 and max(d.audience_activity) <= d.followers_count
+
+
+def test_post_insights_in_another_process_are_the_same():
+    code = (
+        "import json, datetime as dt; from app.sandbox import demo_data; "
+        "p = demo_data.account('brassorbit3', dt.date(2026, 5, 25)).posts[0]; "
+        "print(json.dumps([p.retention(), p.impression_sources(), p.audience_types(), p.engagement_likes()]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONHASHSEED": "4321", "PATH": ""}, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+    p = demo_data.account("brassorbit3", TODAY).posts[0]
+    assert json.loads(out.stdout) == json.loads(json.dumps([p.retention(), p.impression_sources(), p.audience_types(),
+                                                             p.engagement_likes()]))

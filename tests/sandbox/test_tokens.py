@@ -205,3 +205,64 @@ def test_tokens_survive_a_restart_with_state_path(make_sandbox, tmp_path):
     second = make_sandbox(state_path=path)
     assert second.business_get(data["access_token"], data["open_id"]).json()["code"] == 0
     assert second.refresh(data["refresh_token"])["code"] == 0
+
+
+# -- tt_user/token_info/get/: is the token alive? ------------------------------------------------
+
+def test_token_info_of_a_revoked_token_is_dead(sandbox):
+    data = sandbox.connect()
+    assert sandbox.revoke(data["access_token"])["code"] == 0
+    body = sandbox.token_info(data["access_token"])
+    assert body["code"] == TOKEN_INVALID and body["data"] == {}
+
+
+def test_token_info_of_an_expired_token_is_dead(sandbox):
+    data = sandbox.connect()
+    sandbox.state.advance_clock(86400 + 1)
+    assert sandbox.token_info(data["access_token"])["code"] == TOKEN_INVALID
+
+
+def test_token_info_of_an_unknown_token_is_dead(sandbox):
+    assert sandbox.token_info("act.never-issued!1234.va")["code"] == TOKEN_INVALID
+
+
+def test_token_info_with_another_app_id_is_invalid_client(sandbox):
+    data = sandbox.connect()
+    assert sandbox.token_info(data["access_token"], app_id="some_other_app")["code"] == INVALID_CLIENT
+    assert sandbox.token_info(data["access_token"], app_id="")["code"] == INVALID_CLIENT
+
+
+def test_token_info_needs_an_access_token_and_json(sandbox):
+    assert sandbox.token_info(None)["code"] == INVALID_PARAMS
+    resp = sandbox.http.post(sandbox.url("/open_api/v1.3/tt_user/token_info/get/"),
+                             data={"app_id": sandbox.settings.client_key, "access_token": "act.x"})
+    assert resp.json()["code"] == INVALID_PARAMS
+
+
+def test_token_info_after_refresh_knows_only_the_new_token(sandbox):
+    data = sandbox.connect()
+    new = sandbox.refresh(data["refresh_token"])["data"]
+    assert sandbox.token_info(new["access_token"])["data"]["creator_id"] == data["open_id"]
+
+
+def test_token_info_counts_toward_the_per_account_rate_limit(make_sandbox):
+    sbx = make_sandbox(per_account_qpm=2)
+    data = sbx.connect()
+    assert [sbx.token_info(data["access_token"])["code"] for _ in range(2)] == [0, 0]
+    resp = sbx.post_json("tt_user/token_info/get/", {"app_id": sbx.settings.client_key,
+                                                     "access_token": data["access_token"]})
+    assert resp.json()["code"] == 40100 and 1 <= int(resp.headers["Retry-After"]) <= 60
+    # Its own endpoint bucket: data calls of the same account still answer.
+    assert sbx.business_get(data["access_token"], data["open_id"]).json()["code"] == 0
+    sbx.state.advance_clock(61)
+    assert sbx.token_info(data["access_token"])["code"] == 0
+
+
+def test_token_info_counts_toward_the_app_wide_rate_limit(make_sandbox):
+    sbx = make_sandbox(app_qpm=3)
+    a, b = sbx.connect(), sbx.connect(username="moontideco2")
+    assert sbx.business_get(a["access_token"], a["open_id"]).json()["code"] == 0
+    assert sbx.token_info(b["access_token"])["code"] == 0
+    assert sbx.token_info("act.never-issued!1234.va")["code"] == TOKEN_INVALID  # a call all the same
+    assert sbx.token_info(a["access_token"])["code"] == 40100
+    assert sbx.http.get(sbx.url("/_control/requests")).json()["counts"]["tt_user/token_info/get/"] == 3

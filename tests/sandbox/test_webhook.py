@@ -86,3 +86,38 @@ def test_unreachable_webhook_receiver_does_not_break_revoke(make_sandbox):
     sbx = make_sandbox(webhook_url="http://127.0.0.1:9/nothing-listens-here")
     data = sbx.connect()
     assert sbx.revoke(data["access_token"])["code"] == 0
+
+
+def test_silent_revocation_sends_no_webhook_and_token_info_says_dead(make_sandbox):
+    """TikTok API for Business apps get no documented deauthorization event: only token_info tells."""
+    receiver = Receiver()
+    try:
+        sbx = make_sandbox(webhook_url=receiver.url)
+        data = sbx.connect()
+        other = sbx.connect(username="moontideco2")
+        assert sbx.token_info(data["access_token"])["code"] == 0
+        resp = sbx.http.post(sbx.url("/_control/deauthorize"), json={"username": "brassorbit3", "webhook": False})
+        assert resp.status_code == 200 and resp.json() == {
+            "open_id": data["open_id"], "grants_revoked": 1, "webhook": False}
+        assert sbx.token_info(data["access_token"])["code"] == 40104
+        assert sbx.business_get(data["access_token"], data["open_id"]).json()["code"] == 40104
+        assert sbx.refresh(data["refresh_token"])["code"] == 40106
+        assert sbx.token_info(other["access_token"])["code"] == 0  # only that user's grants died
+        time.sleep(0.5)  # a webhook would have been sent by now (see the test above)
+        assert receiver.events.empty()
+        assert sbx.http.get(sbx.url("/_control/webhooks")).json()["deliveries"] == []
+    finally:
+        receiver.served.stop()
+
+
+def test_silent_revocation_by_open_id(sandbox):
+    data = sandbox.connect()
+    resp = sandbox.http.post(sandbox.url("/_control/deauthorize"), json={"open_id": data["open_id"], "webhook": False})
+    assert resp.json()["grants_revoked"] == 1
+    assert sandbox.token_info(data["access_token"])["code"] == 40104
+
+
+def test_webhook_flag_must_be_a_boolean(sandbox):
+    sandbox.connect()
+    resp = sandbox.http.post(sandbox.url("/_control/deauthorize"), json={"username": "brassorbit3", "webhook": "no"})
+    assert resp.status_code == 400
