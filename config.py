@@ -6,7 +6,10 @@ start-up stops with a message a person can act on (see `wsgi.py` and `app/cli.py
 
 In development (`APP_ENV` unset or `development`) a missing `SECRET_KEY` or
 `TOKEN_KEYS` is generated once into `instance/` with a warning, so `make run` works
-on a fresh machine; production refuses to start without them.
+on a fresh machine; production refuses to start without them. In sandbox mode the
+client secrets shared with the local TikTok stand-in (which signs its webhooks with
+the client secret) are generated into `instance/` too, so no two installations share
+them. Generated files are created 0600 in a 0700 directory (see app/private_files.py).
 """
 from __future__ import annotations
 
@@ -31,12 +34,15 @@ BRIEF_SCOPES = (
 )
 DEFAULT_SCOPES = BRIEF_SCOPES + ",user.info.username,user.info.stats,user.insights"
 MAX_RETENTION_DAYS = 90
+# Revocations TikTok never confirms are given up after this many days (token wiped, so the
+# purge can proceed); always less than RETENTION_DAYS.
+DEFAULT_REVOKE_GIVE_UP_DAYS = 7
 
-# Sandbox credentials: they only ever talk to our own local stand-in.
+# Sandbox identifiers: they only ever talk to our own local stand-in. The secrets are not
+# here: they are generated per installation into instance/ (files named below).
 SANDBOX_CLIENT_KEY = "sbx_logic_target"
-SANDBOX_CLIENT_SECRET = "sbx_logic_target_secret"
 SANDBOX_ADS_APP_ID = "sbx_ads_app"
-SANDBOX_ADS_SECRET = "sbx_ads_secret"
+SANDBOX_SECRET_FILES = {"TIKTOK_CLIENT_SECRET": "sandbox_client_secret", "TIKTOK_ADS_SECRET": "sandbox_ads_secret"}
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ SETTING_NAMES = frozenset({
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT", "MAIL_OUTBOX_DIR", "SCHEDULER_ENABLED", "RETENTION_DAYS", "SECURITY_CONTACT",
     "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
+    "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
 })
 
 
@@ -97,19 +104,19 @@ def parse_token_keys(value: str) -> list[tuple[str, bytes]]:
         raise ConfigError(str(e)) from None
 
 
-def _dev_secret(path: Path, make: callable, what: str) -> str:
-    """Read or create a development-only secret file under instance/."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    warnings.warn(
-        f"{what} not set: generated a development value in {path} (never use it in production)",
-        stacklevel=3,
-    )
-    return value
+def _dev_secret(path: Path, make: callable, what: str, *, warn: bool = True) -> str:
+    """Read or create a development-only secret file under instance/ (0600, directory 0700).
+
+    Several processes starting at once on a fresh machine agree on one value: the first
+    to publish the file wins and the others read it."""
+    from app.private_files import create_once
+
+    if not path.exists() and create_once(path, (make() + "\n").encode()) and warn:
+        warnings.warn(
+            f"{what} not set: generated a development value in {path} (never use it in production)",
+            stacklevel=3,
+        )
+    return path.read_text().strip()
 
 
 def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) -> dict[str, Any]:
@@ -175,9 +182,7 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
         sbx = f"{base_url}/sandbox/tiktok"
         defaults = {
             "TIKTOK_CLIENT_KEY": SANDBOX_CLIENT_KEY,
-            "TIKTOK_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
             "TIKTOK_ADS_APP_ID": SANDBOX_ADS_APP_ID,
-            "TIKTOK_ADS_SECRET": SANDBOX_ADS_SECRET,
             "TIKTOK_AUTH_URL": f"{sbx}/v2/auth/authorize/",
             "TIKTOK_BUSINESS_API_BASE": f"{sbx}/open_api/v1.3/",
             "TIKTOK_ADS_AUTH_URL": f"{sbx}/portal/auth",
@@ -190,6 +195,10 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
         }
     for name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_ADS_APP_ID", "TIKTOK_ADS_SECRET"):
         value = get(name, defaults.get(name))
+        if value is None and sandbox and name in SANDBOX_SECRET_FILES:
+            # Random per installation: anyone who knew it could sign webhooks to this app.
+            value = _dev_secret(instance_dir / SANDBOX_SECRET_FILES[name], lambda: secrets.token_urlsafe(32),
+                                name, warn=False)
         if value is None and name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"):
             raise ConfigError(f"{name}: required when TIKTOK_SANDBOX is off")
         cfg[name] = value
@@ -224,6 +233,13 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["RETENTION_DAYS"] = _int(
         "RETENTION_DAYS", get("RETENTION_DAYS"), MAX_RETENTION_DAYS, lo=1, hi=MAX_RETENTION_DAYS
     )
+    cfg["REVOKE_GIVE_UP_DAYS"] = _int(
+        "REVOKE_GIVE_UP_DAYS", get("REVOKE_GIVE_UP_DAYS"),
+        min(DEFAULT_REVOKE_GIVE_UP_DAYS, cfg["RETENTION_DAYS"] - 1), lo=0, hi=MAX_RETENTION_DAYS - 1,
+    )
+    if cfg["REVOKE_GIVE_UP_DAYS"] >= cfg["RETENTION_DAYS"]:  # else a revocation could hold data past retention
+        raise ConfigError(f"REVOKE_GIVE_UP_DAYS: must be less than RETENTION_DAYS ({cfg['RETENTION_DAYS']}), "
+                          f"got {cfg['REVOKE_GIVE_UP_DAYS']}")
     cfg["SECURITY_CONTACT"] = get("SECURITY_CONTACT", "security@logic-target.example")
     if "@" not in cfg["SECURITY_CONTACT"]:
         raise ConfigError("SECURITY_CONTACT: expected an email address")
@@ -246,6 +262,11 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # token lives with the session: open dashboards keep working
     cfg["MAX_CONTENT_LENGTH"] = 256 * 1024
     cfg["TRUST_PROXY"] = _int("TRUST_PROXY", get("TRUST_PROXY"), 0, lo=0, hi=5)
+    # Development surfaces (the sandbox's /_control endpoints, the published demo sign-ins)
+    # answer only to loopback callers unless this is on; see app/web/dev_surfaces.py.
+    cfg["SANDBOX_CONTROL"] = _bool("SANDBOX_CONTROL", get("SANDBOX_CONTROL"), False)
+    if production and cfg["SANDBOX_CONTROL"]:
+        raise ConfigError("SANDBOX_CONTROL: cannot be on in production (it opens test-only endpoints and demo sign-ins)")
 
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     return cfg

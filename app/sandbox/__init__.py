@@ -19,9 +19,7 @@ from .blueprint import URL_PREFIX, create_blueprint, create_sandbox_app, serve
 from .settings import (
     DEFAULT_SCOPES,
     DEMO_ADS_APP_ID,
-    DEMO_ADS_SECRET,
     DEMO_CLIENT_KEY,
-    DEMO_CLIENT_SECRET,
     SandboxSettings,
 )
 from .state import FAULT_KINDS, SandboxError, SandboxState
@@ -29,9 +27,7 @@ from .state import FAULT_KINDS, SandboxError, SandboxState
 __all__ = [
     "DEFAULT_SCOPES",
     "DEMO_ADS_APP_ID",
-    "DEMO_ADS_SECRET",
     "DEMO_CLIENT_KEY",
-    "DEMO_CLIENT_SECRET",
     "FAULT_KINDS",
     "SandboxError",
     "SandboxSettings",

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
 
-# Suggested sandbox-mode credentials; any values work as long as the app uses the same ones.
+# Suggested sandbox-mode identifiers; any values work as long as the app uses the same ones.
+# The secrets have no fixed value: the client secret also signs the sandbox's webhooks, so a
+# secret published here would let anyone forge `authorization.removed` to any installation.
+# Each SandboxSettings() draws fresh ones; the host app passes its own (per installation).
 DEMO_CLIENT_KEY = "sbx_logic_target"
-DEMO_CLIENT_SECRET = "sbx_logic_target_secret"
 DEMO_ADS_APP_ID = "7000000000000000001"
-DEMO_ADS_SECRET = "sbx_logic_target_ads_secret"
+
+
+def _random_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 # Accounts API scopes the sandbox app is "approved" for (TIKTOK_API.md §6).
 DEFAULT_SCOPES = [
@@ -28,7 +34,7 @@ DEFAULT_SCOPES = [
 @dataclass
 class SandboxSettings:
     client_key: str = DEMO_CLIENT_KEY
-    client_secret: str = DEMO_CLIENT_SECRET
+    client_secret: str = field(default_factory=_random_secret)
     # Matched byte for byte, like TikTok: scheme, host, port, path and trailing slash all count.
     redirect_uris: list[str] = field(
         default_factory=lambda: [
@@ -38,7 +44,7 @@ class SandboxSettings:
     )
     scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
     ads_app_id: str = DEMO_ADS_APP_ID
-    ads_secret: str = DEMO_ADS_SECRET
+    ads_secret: str = field(default_factory=_random_secret)
     ads_redirect_uris: list[str] = field(
         default_factory=lambda: [
             "http://127.0.0.1:5000/tiktok/ads/callback",
@@ -56,6 +62,9 @@ class SandboxSettings:
     error_http_status: int = 200
     state_path: str | None = None
     today: dt.date | None = None
+    # The test-only /_control endpoints answer loopback callers only (see control.py);
+    # True opens them to every caller (the host app's SANDBOX_CONTROL).
+    control_enabled: bool = False
     # Test hook: username → how many more delivering Spark Ads its advertiser gets (e.g.
     # {"brassorbit3": 130}), so a client must batch the report's ad_ids filter (≤100 ids a request).
     # Also settable at run time with POST /_control/ads.
