@@ -2,7 +2,11 @@
 the account was disconnected). Each due connection is claimed (FOR UPDATE SKIP LOCKED
 on PostgreSQL for the pick, then a per-connection lease), re-checked, and revoked;
 success or "token already invalid" destroys the sealed token, a failure backs off
-(10 min × 2^(n-1), at most 6 h). One transaction per connection."""
+(10 min × 2^(n-1), at most 6 h). One transaction per connection.
+
+Bounded: a revocation still unconfirmed REVOKE_GIVE_UP_DAYS after the disconnect is
+given up at its last attempt (token wiped, `revoke_unconfirmed_at` and an audit event
+recorded), so the purge is never held up past the retention period ("gave_up")."""
 from __future__ import annotations
 
 import logging
@@ -38,6 +42,7 @@ def run(*, now: datetime | None = None, limit: int = 100, **opts) -> JobResult:
     result = JobResult(NAME)
     app = current_app._get_current_object()
     client, keyring = get_client(app), get_keyring(app)
+    give_up_after = timedelta(days=app.config["REVOKE_GIVE_UP_DAYS"])
     ids = list(db.session.scalars(lock_rows(
         sa.select(TikTokConnection.id).where(*_due(now)).order_by(TikTokConnection.next_revoke_at).limit(limit))))
     db.session.commit()
@@ -52,7 +57,8 @@ def run(*, now: datetime | None = None, limit: int = 100, **opts) -> JobResult:
             if conn is None:  # confirmed meanwhile (webhook, another instance) or reconnected
                 result.add("skipped")
                 continue
-            outcome = disconnect.try_revoke(conn, client=client, keyring=keyring, now=now)
+            outcome = disconnect.try_revoke(conn, client=client, keyring=keyring, now=now,
+                                            give_up_after=give_up_after)
             db.session.commit()
             result.add(outcome.result)
         except Exception as e:  # keep going past one bad connection

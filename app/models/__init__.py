@@ -7,11 +7,12 @@ from app.models.job import JobClaim
 from app.models.post import Post, PostMetric
 from app.models.report import Report, ReportConnection, ReportDelivery
 from app.models.snapshot import AccountSnapshot, AudienceSnapshot, SparkAdMetric
+from app.models.two_factor import RecoveryCode, SignInChallenge
 from app.models.user import User
 from app.models.workspace import Membership, Workspace
 
 __all__ = [
     "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "JobClaim",
     "Membership", "OAuthTransaction", "Post", "PostMetric", "Report", "ReportConnection",
-    "ReportDelivery", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "Workspace", "utcnow",
+    "RecoveryCode", "ReportDelivery", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "Workspace", "utcnow",
 ]

@@ -27,7 +27,7 @@ class TikTokConnection(db.Model):
                 "and the scopes granted; its access and refresh tokens, encrypted (AES-256-GCM).",
         "source_scopes": ["user.info.basic", "user.info.username", "user.account.type"],
         "deleted": "Tokens: revoked at TikTok and wiped at disconnect (kept sealed only until TikTok confirms "
-                   "the revocation). The account record: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
+                   "the revocation, for at most {revoke_give_up_days} days). The account record: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
     }
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -67,6 +67,9 @@ class TikTokConnection(db.Model):
     revoke_pending: so.Mapped[bool] = so.mapped_column(default=False)
     revoke_attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_revoke_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Set when we stopped waiting: TikTok never confirmed within REVOKE_GIVE_UP_DAYS, so the
+    # token was wiped anyway (and the purge's receipt says so).
+    revoke_unconfirmed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     __table_args__ = (
         sa.UniqueConstraint("workspace_id", "open_id"),

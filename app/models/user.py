@@ -28,6 +28,13 @@ class User(UserMixin, db.Model):
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Two-factor sign-in (TOTP). The secret is sealed like tokens, bound to this row; it is
+    # set while enrolling and counts only once `totp_enabled_at` is set (a code confirmed it).
+    # `totp_last_step` is the 30-second time step of the last code accepted: a code is
+    # accepted only for a later step, so one code never signs in twice.
+    totp_secret_sealed: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    totp_enabled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
 
     memberships: so.Mapped[list[Membership]] = so.relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -47,6 +54,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return not self.disabled
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email!r}>"

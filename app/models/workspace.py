@@ -27,6 +27,8 @@ class Workspace(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
     cadence_target: so.Mapped[int] = so.mapped_column(default=3)  # posts per week
+    # Members (and agency staff) must sign in with a second factor; set by the workspace's admins.
+    require_two_factor: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     memberships: so.Mapped[list[Membership]] = so.relationship(

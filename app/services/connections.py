@@ -290,6 +290,7 @@ def finish_connect(pending: PendingConnect, args: Mapping[str, str], *, user: Us
     conn.disconnected_at = conn.purge_after = conn.deletion_requested_at = None
     conn.revoke_pending = False
     conn.next_revoke_at = None
+    conn.revoke_unconfirmed_at = None  # a new grant: the old one's story is over
     conn.refresh_failures = 0
     conn.expiry_reminded_at = None  # a new grant has a new horizon
     # reconnect_alerted_at stays: the refresh-tokens job sends one "recovered" notice and clears it

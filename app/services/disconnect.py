@@ -11,6 +11,15 @@ after each):
    (TikTok already considers it gone), destroys the token; any other failure leaves
    it sealed for `revoke-retry` with exponential backoff (10 min × 2^(n-1), at most 6 h).
 
+Retrying is bounded: the purge waits for a pending revocation (the sealed token must
+not vanish with the row while TikTok may still honour it), so a revocation TikTok never
+confirms must not hold the account's data past the retention promise. Once
+REVOKE_GIVE_UP_DAYS (default 7, always less than RETENTION_DAYS) have passed since the
+disconnect, the last failed attempt gives up: the token is wiped anyway, the connection
+records `revoke_unconfirmed_at`, the audit log gets `revoke.unconfirmed`, and the purge
+goes ahead, its anonymous receipt noting that TikTok never confirmed. Retries are
+scheduled so that one falls exactly on that deadline.
+
 Committing step 1 before the HTTP call means the connection reads as disconnected
 the moment the user asked (nothing syncs or refreshes it any more), no transaction
 is held open while TikTok answers, a crash between the two steps leaves a due
@@ -25,6 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from flask import current_app
 
 from app.crypto import CryptoError
 from app.models import TikTokConnection
@@ -45,6 +56,7 @@ REVOKED = "revoked"              # TikTok confirmed
 ALREADY_REVOKED = "already_revoked"  # TikTok says the token is already dead: as good as confirmed
 NOTHING_TO_REVOKE = "nothing_to_revoke"  # no usable token left (never had one, or it can't be opened)
 RETRY_LATER = "retry_later"      # TikTok unreachable or erroring: revoke-retry will try again
+GAVE_UP = "gave_up"              # never confirmed within REVOKE_GIVE_UP_DAYS: token wiped anyway
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,7 @@ class RevokeOutcome:
 
     @property
     def confirmed(self) -> bool:
-        return self.result != RETRY_LATER
+        return self.result not in (RETRY_LATER, GAVE_UP)
 
 
 def revoke_backoff(attempts: int) -> timedelta:
@@ -109,8 +121,19 @@ def mark_disconnected(conn: TikTokConnection, *, now: datetime, retention_days: 
     return True
 
 
-def try_revoke(conn: TikTokConnection, *, client: TikTokClient, keyring, now: datetime) -> RevokeOutcome:
-    """Step 2 (and every revoke-retry attempt): revoke the kept token at TikTok."""
+def revoke_deadline(conn: TikTokConnection, give_up_after: timedelta) -> datetime | None:
+    """When a revocation still unconfirmed is given up: `give_up_after` past the disconnect."""
+    return None if conn.disconnected_at is None else conn.disconnected_at + give_up_after
+
+
+def try_revoke(conn: TikTokConnection, *, client: TikTokClient, keyring, now: datetime,
+               give_up_after: timedelta | None = None) -> RevokeOutcome:
+    """Step 2 (and every revoke-retry attempt): revoke the kept token at TikTok.
+
+    `give_up_after` defaults to the app's REVOKE_GIVE_UP_DAYS; a failure at or past the
+    deadline (see `revoke_deadline`) gives up instead of scheduling another attempt."""
+    if give_up_after is None:
+        give_up_after = timedelta(days=current_app.config["REVOKE_GIVE_UP_DAYS"])
     if not conn.revoke_pending:
         return RevokeOutcome(NOTHING_TO_REVOKE)
     try:
@@ -127,14 +150,19 @@ def try_revoke(conn: TikTokConnection, *, client: TikTokClient, keyring, now: da
         return RevokeOutcome(ALREADY_REVOKED)
     except tt_errors.TikTokError as e:  # Unavailable, RateLimited, BadResponse, anything else
         conn.revoke_attempts = (conn.revoke_attempts or 0) + 1
+        audit.record("revoke.failed", workspace_id=conn.workspace_id, connection_id=conn.id,
+                     attempts=conn.revoke_attempts, error=type(e).__name__)
+        deadline = revoke_deadline(conn, give_up_after)
+        if deadline is None or now >= deadline:
+            _give_up(conn, now=now, error=type(e).__name__, log_id=e.log_id)
+            return RevokeOutcome(GAVE_UP)
         delay = revoke_backoff(conn.revoke_attempts)
         if isinstance(e, tt_errors.RateLimited):
             delay = max(delay, timedelta(seconds=e.retry_after))
-        conn.next_revoke_at = now + delay
+        conn.next_revoke_at = min(now + delay, deadline)  # the last attempt falls on the deadline
         log.warning("revoke failed connection=%s attempts=%s error=%s log_id=%s next_in=%ss", conn.id,
-                    conn.revoke_attempts, type(e).__name__, e.log_id, int(delay.total_seconds()))
-        audit.record("revoke.failed", workspace_id=conn.workspace_id, connection_id=conn.id,
-                     attempts=conn.revoke_attempts, error=type(e).__name__)
+                    conn.revoke_attempts, type(e).__name__, e.log_id,
+                    int((conn.next_revoke_at - now).total_seconds()))
         return RevokeOutcome(RETRY_LATER, conn.next_revoke_at)
     _finish_revoke(conn, result=REVOKED)
     return RevokeOutcome(REVOKED)
@@ -144,6 +172,19 @@ def confirm_revoked_elsewhere(conn: TikTokConnection, *, reason: str) -> None:
     """TikTok told us (webhook) the grant is gone: no need to keep trying."""
     if conn.revoke_pending or conn.access_token_sealed is not None:
         _finish_revoke(conn, result=ALREADY_REVOKED, reason=reason)
+
+
+def _give_up(conn: TikTokConnection, *, now: datetime, error: str, log_id: str | None) -> None:
+    """TikTok never confirmed in time: wipe the token anyway and say so (the purge may go ahead)."""
+    wipe_tokens(conn)
+    conn.revoke_pending = False
+    conn.next_revoke_at = None
+    conn.revoke_unconfirmed_at = now
+    days = (now - conn.disconnected_at).days if conn.disconnected_at else 0
+    log.warning("revoke given up connection=%s attempts=%s days=%s last_error=%s log_id=%s: TikTok never "
+                "confirmed; token wiped", conn.id, conn.revoke_attempts, days, error, log_id)
+    audit.record("revoke.unconfirmed", workspace_id=conn.workspace_id, connection_id=conn.id,
+                 attempts=conn.revoke_attempts or 0, days=days, last_error=error)
 
 
 def _finish_revoke(conn: TikTokConnection, *, result: str, reason: str | None = None) -> None:

@@ -3,7 +3,8 @@
 A connection is due when it is disconnected, its `purge_after` has passed (RETENTION_DAYS
 after the disconnect, or "now" once deletion was asked for) and no revocation is still
 pending at TikTok (the sealed token kept for that must not be lost with the row; the
-`revoke-retry` job settles it first).
+`revoke-retry` job settles it first: TikTok confirms, or after REVOKE_GIVE_UP_DAYS it is
+given up, and the receipt records `"tiktok_revocation": "never_confirmed"`).
 
 Deletion runs step by step in small batches (`steps()` yields after each batch; the
 job commits between batches), so no statement holds locks for long, and a run that
@@ -88,8 +89,10 @@ def open_receipt(conn: TikTokConnection, *, now: datetime, source: str | None = 
             return receipt
         db.session.delete(link)
         db.session.flush()
-    receipt = DeletionReceipt(reference=secrets.token_hex(12), completed_at=now,
-                              counts={"source": source or source_of(conn), "complete": False})
+    counts = {"source": source or source_of(conn), "complete": False}
+    if conn.revoke_unconfirmed_at is not None:  # we stopped waiting for TikTok: say so
+        counts["tiktok_revocation"] = "never_confirmed"
+    receipt = DeletionReceipt(reference=secrets.token_hex(12), completed_at=now, counts=counts)
     db.session.add(receipt)
     db.session.add(JobClaim(job=RECEIPT_LINK_JOB, key=_link_key(conn.id), owner=receipt.reference,
                             claimed_at=now, expires_at=now + timedelta(days=3650)))

@@ -55,9 +55,11 @@ SOURCES: Mapping[str, str] = {
 # Tables that hold no TikTok-derived data, and why. Every table is either declared by its
 # model (__data_inventory__) or listed here; tests/integration/test_public_pages.py checks it.
 EXCLUDED_TABLES: Mapping[str, str] = {
-    "users": "People who sign in to Logic Target (email, name, password hash); not TikTok data.",
+    "users": "People who sign in to Logic Target (email, name, password hash, encrypted two-factor secret); not TikTok data.",
     "workspaces": "Agency clients (name, timezone, posting cadence target); not TikTok data.",
     "memberships": "Who belongs to which workspace, and in which role; not TikTok data.",
+    "recovery_codes": "Two-factor sign-in recovery codes, stored as salted digests; not TikTok data.",
+    "sign_in_challenges": "A sign-in waiting for its second step: a digest of the session's reference, valid 10 minutes; not TikTok data.",
     "oauth_transactions": "A pending connect: a hashed state and a sealed PKCE verifier, deleted on callback or after 10 minutes; nothing from TikTok.",
     "job_claims": "Leases that stop two scheduler runs doing the same work (job name, row key, expiry); no TikTok data.",
     "report_deliveries": "Which user a weekly report was emailed to and when (recipient, status); the figures live in reports.",
