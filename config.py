@@ -55,6 +55,7 @@ SETTING_NAMES = frozenset({
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT", "MAIL_OUTBOX_DIR", "SCHEDULER_ENABLED", "RETENTION_DAYS", "SECURITY_CONTACT",
     "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
+    "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT", "TWO_FACTOR_IP_RATE_LIMIT",
     "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
 })
 
@@ -90,6 +91,17 @@ def _url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError(f"{name}: expected an absolute http(s) URL, got {value!r}")
+    return value
+
+
+def _rate_limit(name: str, value: str) -> str:
+    """A rate limit in the limits library's notation, e.g. "5 per 15 minutes" ("; " joins several)."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a rate like '5 per 15 minutes', got {value!r}") from None
     return value
 
 
@@ -244,9 +256,16 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     if "@" not in cfg["SECURITY_CONTACT"]:
         raise ConfigError("SECURITY_CONTACT: expected an email address")
 
-    # Rate limits: in-memory per process unless a shared store is named.
+    # Rate limits: in-memory per process unless a shared store is named (e.g. redis://host:6379,
+    # so every instance counts the same failures). Failed sign-ins are limited per account
+    # (the email typed) and, higher, per IP address, so one person's typos behind a shared
+    # proxy do not lock out everyone else; the second step has its own pair.
     cfg["RATELIMIT_STORAGE_URI"] = get("RATELIMIT_STORAGE_URI", "memory://")
-    cfg["LOGIN_RATE_LIMIT"] = get("LOGIN_RATE_LIMIT", "10 per minute")
+    for name, default in (("LOGIN_RATE_LIMIT", "30 per 15 minutes"),  # failed sign-ins per IP
+                          ("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),  # failed sign-ins per email
+                          ("TWO_FACTOR_RATE_LIMIT", "5 per 15 minutes"),  # wrong second-step codes per user
+                          ("TWO_FACTOR_IP_RATE_LIMIT", "20 per 15 minutes")):  # ... per IP
+        cfg[name] = _rate_limit(name, get(name, default))
 
     # Sessions and CSRF (see README "Security").
     cfg["SESSION_COOKIE_HTTPONLY"] = True

@@ -454,7 +454,14 @@ def _sealed_columns():
          lambda r: _ads_token_aad(r.workspace_id, r.advertiser_id)),
         ("Pending sign-ins", OAuthTransaction, "verifier_sealed", ("provider", "workspace_id", "state_hash"),
          lambda r: _pending_aad(r.provider, r.workspace_id, r.state_hash)),
+        ("Two-factor secrets", User, "totp_secret_sealed", (), _two_factor_secret_aad),
     )
+
+
+def _two_factor_secret_aad(row) -> bytes:
+    from app.services.two_factor import secret_aad
+
+    return secret_aad(row)
 
 
 def rotate_keys(*, keyring, batch_size: int = 200,
