@@ -11,9 +11,11 @@ needs an ungranted scope; business_id/advertiser not yours) · 40002 invalid par
 field or metric, non-JSON body, bad dates, max_count, filters, more than 100 ids, unsupported_grant_type)
 · 40100 rate limited (+ Retry-After) · 40101 invalid_client (also a wrong app_id on token_info)
 · 40104 access token missing/unknown/revoked (on token_info: also expired) · 40105 access token expired
-· 40106 invalid_grant (code or refresh token refused: unknown, used, expired, wrong redirect_uri,
-PKCE failure, rotated refresh token reused) · 50000 internal error (injected http_500 only).
-Only 0 and 40100 are documented by TikTok; the rest are this sandbox's promise.
+· 40106 invalid_grant (refresh token refused: unknown, revoked, expired, rotated token reused)
+· 40110 authorization code refused on a code exchange (unknown, used, expired, issued to another
+client, wrong redirect_uri, PKCE failure) · 50000 internal error (injected http_500 only).
+Only 0 and 40100 are documented by TikTok; 40101 and 40110 are what independent clients of the
+Accounts and Marketing APIs handle; the rest are this sandbox's promise.
 """
 from .blueprint import URL_PREFIX, create_blueprint, create_sandbox_app, serve
 from .settings import (

@@ -9,7 +9,16 @@ from flask import Blueprint, Flask, Response, request
 from . import ads, business, control, oauth
 from .responses import envelope, state, error_response
 from .settings import SandboxSettings
-from .state import INTERNAL_ERROR, INVALID_GRANT, RATE_LIMITED, TOKEN_INVALID, Fault, SandboxError, SandboxState
+from .state import (
+    AUTH_CODE_INVALID,
+    INTERNAL_ERROR,
+    INVALID_GRANT,
+    RATE_LIMITED,
+    TOKEN_INVALID,
+    Fault,
+    SandboxError,
+    SandboxState,
+)
 
 URL_PREFIX = "/sandbox/tiktok"
 API_PREFIX = "/open_api/v1.3/"
@@ -30,7 +39,10 @@ def create_blueprint(settings: SandboxSettings, *, clock: Callable[[], float] | 
     @bp.before_request
     def count_and_inject_faults():
         rule = rules.get((request.endpoint or "").rsplit(".", 1)[-1])
-        if rule is None or rule.startswith("/_control"):
+        if rule is not None and rule.startswith("/_control"):
+            control.guard()  # loopback callers only, unless control_enabled
+            return None
+        if rule is None:
             return None
         st = state()
         st.count_request(rule.removeprefix(API_PREFIX).lstrip("/"))
@@ -71,7 +83,10 @@ def apply_fault(st: SandboxState, fault: Fault) -> Response | None:
         if isinstance(token, str) and st.revoke_grant_of(token, reason=1):
             return None
         return envelope(TOKEN_INVALID, "Access token is invalid: the authorization was revoked.", {}, status)
-    return envelope(INVALID_GRANT, "invalid_grant: The authorization is no longer valid.", {}, status)
+    # On a code exchange the refused thing is the authorization code; elsewhere the grant.
+    code = AUTH_CODE_INVALID if request.path.endswith(("/tt_user/oauth2/token/", "/oauth2/access_token/")) \
+        else INVALID_GRANT
+    return envelope(code, "invalid_grant: The authorization is no longer valid.", {}, status)
 
 
 def create_sandbox_app(settings: SandboxSettings, *, clock: Callable[[], float] | None = None) -> Flask:

@@ -1,12 +1,51 @@
-"""Test-only control endpoints. They exist because the blueprint is mounted only in sandbox mode."""
+"""Test-only control endpoints (fault injection, clock, counters, deauthorize).
+
+They exist only where the sandbox is mounted (sandbox mode) or served alone, and even
+there they answer only a caller on this machine: `caller_is_local` — the TCP peer is a
+loopback address (127.0.0.0/8, ::1) and no proxy forwarded the request — unless the
+settings' `control_enabled` (the host app's SANDBOX_CONTROL) opens them to everyone.
+Anyone else gets 404, as if they did not exist. Whether the app happens to run in
+development is not a reason: a development server reachable from a network is common.
+"""
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict
+from typing import Mapping
 
-from flask import jsonify, request
+from flask import abort, jsonify, request
 
 from . import demo_data
 from .responses import state
+
+
+# A request that came through a proxy is not local, whatever the proxy's own address is:
+# a reverse proxy on the same machine makes every visitor's peer address 127.0.0.1.
+FORWARDING_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_HOST")
+
+
+def caller_is_local(environ: Mapping) -> bool:
+    """The request comes straight from this machine: the socket's peer address (as the
+    server saw it — never an address taken from X-Forwarded-For, even when a ProxyFix
+    middleware has put one into REMOTE_ADDR) is loopback, and no forwarding header is
+    present."""
+    original = environ.get("werkzeug.proxy_fix.orig")
+    peer = original.get("REMOTE_ADDR") if isinstance(original, Mapping) else environ.get("REMOTE_ADDR")
+    if any(environ.get(h) for h in FORWARDING_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(str(peer or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def guard() -> None:
+    """404 for /_control unless the caller is local or the settings open it."""
+    if not (state().settings.control_enabled or caller_is_local(request.environ)):
+        abort(404)
 
 
 def _json() -> dict:

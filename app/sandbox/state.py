@@ -33,6 +33,10 @@ INVALID_CLIENT = 40101
 TOKEN_INVALID = 40104
 TOKEN_EXPIRED = 40105
 INVALID_GRANT = 40106
+# What independent Accounts/Marketing API clients handle for an authorization code TikTok refuses
+# (unknown, used, expired; 10 minutes, single use). The sandbox answers every refused code exchange
+# with it; a refused refresh token stays 40106.
+AUTH_CODE_INVALID = 40110
 INTERNAL_ERROR = 50000
 
 FAULT_KINDS = (
@@ -268,21 +272,21 @@ class SandboxState:
         with self._lock:
             code = self._tables["code"].get(auth_code)
             if code is None:
-                raise SandboxError(INVALID_GRANT, "invalid_grant: Authorization code is invalid.")
+                raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: Authorization code is invalid.")
             if code["used"]:
                 # RFC 6749 §4.1.2: a replayed code revokes what it produced.
                 if code["grant_id"]:
                     self._revoke_grant(code["grant_id"])
-                raise SandboxError(INVALID_GRANT, "invalid_grant: Authorization code has already been used.")
+                raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: Authorization code has already been used.")
             code["used"] = True  # burnt by any attempt, so a stolen code cannot be retried
             self._put("code", auth_code, code)
             if self.now() - code["issued_at"] > self.settings.code_ttl:
-                raise SandboxError(INVALID_GRANT, "invalid_grant: Authorization code is expired.")
+                raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: Authorization code is expired.")
             if code["client_key"] != self.settings.client_key:
-                raise SandboxError(INVALID_GRANT, "invalid_grant: Authorization code was issued to another client.")
+                raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: Authorization code was issued to another client.")
             if redirect_uri != code["redirect_uri"]:
                 raise SandboxError(
-                    INVALID_GRANT,
+                    AUTH_CODE_INVALID,
                     "invalid_grant: Redirect_uri is not matched with the uri when requesting code.",
                 )
             if code["challenge"] is not None:
@@ -295,7 +299,7 @@ class SandboxState:
                     )
                 )
                 if not ok:
-                    raise SandboxError(INVALID_GRANT, "invalid_grant: Code verifier or code challenge is invalid.")
+                    raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: Code verifier or code challenge is invalid.")
             grant_id = secrets.token_hex(8)
             now = self.now()
             grant = {
@@ -455,11 +459,11 @@ class SandboxState:
         with self._lock:
             code = self._tables["ads_code"].get(auth_code or "")
             if code is None or code["used"]:
-                raise SandboxError(INVALID_GRANT, "invalid_grant: auth_code is invalid or already used.")
+                raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: auth_code is invalid or already used.")
             code["used"] = True
             self._put("ads_code", auth_code, code)
             if self.now() - code["issued_at"] > self.settings.code_ttl:
-                raise SandboxError(INVALID_GRANT, "invalid_grant: auth_code is expired.")
+                raise SandboxError(AUTH_CODE_INVALID, "invalid_grant: auth_code is expired.")
             token = secrets.token_hex(20)  # Marketing API long-term tokens: no expiry, no prefix
             advertisers = [demo_data.advertiser_id_for(u) for u in code["usernames"]]
             self._put("ads_token", token, {"usernames": code["usernames"], "advertiser_ids": advertisers})

@@ -38,7 +38,7 @@ def test_ads_auth_code_is_single_use(sandbox):
     code = parse_qs(urlsplit(resp.headers["Location"]).query)["auth_code"][0]
     body = {"app_id": sandbox.settings.ads_app_id, "secret": sandbox.settings.ads_secret, "auth_code": code}
     assert sandbox.post_json("oauth2/access_token/", body).json()["code"] == 0
-    assert sandbox.post_json("oauth2/access_token/", body).json()["code"] == 40106
+    assert sandbox.post_json("oauth2/access_token/", body).json()["code"] == 40110
 
 
 def test_advertisers_and_currency(sandbox):

@@ -2,6 +2,8 @@
 import pytest
 import requests
 
+from .conftest import new_verifier
+
 
 def inject(sandbox, **fault):
     resp = sandbox.http.post(sandbox.url("/_control/faults"), json=fault)
@@ -75,6 +77,13 @@ def test_invalid_grant_fault_on_refresh(sandbox):
     body = sandbox.refresh(data["refresh_token"])
     assert body["code"] == 40106 and "invalid_grant" in body["message"]
     assert sandbox.refresh(data["refresh_token"])["code"] == 0  # the token itself was untouched
+
+
+def test_invalid_grant_fault_on_code_exchange_refuses_the_code(sandbox):
+    verifier = new_verifier()
+    code = sandbox.get_code(verifier)
+    sandbox.state.inject_fault("tt_user/oauth2/token/", "invalid_grant")
+    assert sandbox.exchange(code, verifier)["code"] == 40110
 
 
 def test_fault_only_hits_its_endpoint(sandbox):

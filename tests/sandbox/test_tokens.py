@@ -7,6 +7,8 @@ import pytest
 from .conftest import new_verifier
 
 INVALID_CLIENT, INVALID_GRANT, INVALID_PARAMS, TOKEN_INVALID, TOKEN_EXPIRED = 40101, 40106, 40002, 40104, 40105
+# A refused authorization code on the exchange (a refused refresh token is INVALID_GRANT).
+AUTH_CODE_INVALID = 40110
 
 
 def test_exchange_returns_business_envelope_with_prefixed_tokens(sandbox):
@@ -24,7 +26,7 @@ def test_exchange_returns_business_envelope_with_prefixed_tokens(sandbox):
 def test_wrong_verifier_is_refused(sandbox):
     code = sandbox.get_code(new_verifier())
     body = sandbox.exchange(code, new_verifier())
-    assert body["code"] == INVALID_GRANT and "invalid_grant" in body["message"]
+    assert body["code"] == AUTH_CODE_INVALID and "invalid_grant" in body["message"]
 
 
 def test_base64url_challenge_fails_at_exchange(sandbox):
@@ -34,7 +36,7 @@ def test_base64url_challenge_fails_at_exchange(sandbox):
     params = sandbox.authorize_params(code_challenge=b64)
     code = sandbox.callback_params(sandbox.consent(params))["code"]
     body = sandbox.exchange(code, verifier)
-    assert body["code"] == INVALID_GRANT and "Code verifier or code challenge is invalid" in body["message"]
+    assert body["code"] == AUTH_CODE_INVALID and "Code verifier or code challenge is invalid" in body["message"]
 
 
 def test_tiktok_sdk_test_vector_is_accepted(sandbox):
@@ -46,14 +48,14 @@ def test_tiktok_sdk_test_vector_is_accepted(sandbox):
 
 def test_missing_verifier_is_refused_when_a_challenge_was_sent(sandbox):
     code = sandbox.get_code(new_verifier())
-    assert sandbox.exchange(code, None)["code"] == INVALID_GRANT
+    assert sandbox.exchange(code, None)["code"] == AUTH_CODE_INVALID
 
 
 @pytest.mark.parametrize("verifier", ["short" * 4, "x" * 129, "a" * 42 + "+/=" + "b" * 10])
 def test_verifier_outside_charset_or_length_is_refused(sandbox, verifier):
     params = sandbox.authorize_params(code_challenge=hashlib.sha256(verifier.encode()).hexdigest())
     code = sandbox.callback_params(sandbox.consent(params))["code"]
-    assert sandbox.exchange(code, verifier)["code"] == INVALID_GRANT
+    assert sandbox.exchange(code, verifier)["code"] == AUTH_CODE_INVALID
 
 
 def test_code_is_single_use_and_replay_revokes_its_tokens(sandbox):
@@ -62,7 +64,7 @@ def test_code_is_single_use_and_replay_revokes_its_tokens(sandbox):
     first = sandbox.exchange(code, verifier)
     assert first["code"] == 0
     again = sandbox.exchange(code, verifier)
-    assert again["code"] == INVALID_GRANT and "invalid_grant" in again["message"]
+    assert again["code"] == AUTH_CODE_INVALID and "invalid_grant" in again["message"]
     resp = sandbox.business_get(first["data"]["access_token"], first["data"]["open_id"])
     assert resp.json()["code"] == TOKEN_INVALID
 
@@ -72,7 +74,7 @@ def test_code_expires_after_code_ttl(sandbox):
     code = sandbox.get_code(verifier)
     sandbox.state.advance_clock(601)
     body = sandbox.exchange(code, verifier)
-    assert body["code"] == INVALID_GRANT and "expired" in body["message"]
+    assert body["code"] == AUTH_CODE_INVALID and "expired" in body["message"]
 
 
 def test_code_still_valid_just_before_code_ttl(sandbox):
@@ -86,7 +88,7 @@ def test_redirect_uri_mismatch_at_exchange_is_refused(sandbox):
     verifier = new_verifier()
     code = sandbox.get_code(verifier)
     body = sandbox.exchange(code, verifier, redirect_uri="http://localhost:5000/tiktok/auth/callback")
-    assert body["code"] == INVALID_GRANT and "Redirect_uri is not matched" in body["message"]
+    assert body["code"] == AUTH_CODE_INVALID and "Redirect_uri is not matched" in body["message"]
 
 
 def test_wrong_client_secret_is_invalid_client(sandbox):
