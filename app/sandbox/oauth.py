@@ -11,7 +11,8 @@ from .state import INVALID_CLIENT, INVALID_PARAMS, TOKEN_EXPIRED, TOKEN_INVALID,
 
 APP_NAME = "Logic Target"
 LEGAL_ENTITY = "Logic Target Ltd."
-DEMO_USERNAMES = ["brassorbit3", "moontideco2"]
+# Shown on the consent page; quietfern7 has fewer than 100 followers (no demographics).
+DEMO_USERNAMES = ["brassorbit3", "moontideco2", "quietfern7"]
 USERNAME_RE = re.compile(r"[a-z0-9._]{2,24}")
 
 SCOPE_LABELS = {

@@ -103,3 +103,10 @@ def test_field_names_come_from_the_client_s_cited_table():
 
     assert not hasattr(business, "ACCOUNT_FIELDS") and business.VIDEO_FIELDS is VIDEO_FIELDS
     assert ads.AD_GET_FIELDS is AD_GET_FIELDS and ads.REPORT_METRICS is REPORT_METRICS
+
+
+def test_refusal_uses_the_configured_http_status(make_sandbox):
+    strict = make_sandbox(error_http_status=400)
+    acct = strict.connect()
+    resp = strict.business_get(acct["access_token"], acct["open_id"], ["metrics"])
+    assert resp.status_code == 400 and resp.json()["code"] == INVALID_PARAMS
