@@ -1,4 +1,8 @@
-"""Login Kit consent page and the Accounts API token endpoints (TIKTOK_API.md §2, §3, §7.2, §12)."""
+"""Login Kit consent page and the Accounts API token endpoints (tt_user/oauth2/*, tt_user/token_info/get/).
+
+Strict where TikTok is: exact redirect_uri, single-use codes, the lowercase-hex S256 PKCE challenge
+of TikTok's own SDKs, JSON token bodies with client_id/client_secret.
+"""
 from __future__ import annotations
 
 import re

@@ -16,7 +16,8 @@ DEMO_ADS_APP_ID = "7000000000000000001"
 def _random_secret() -> str:
     return secrets.token_urlsafe(32)
 
-# Accounts API scopes the sandbox app is "approved" for (TIKTOK_API.md §6).
+# Accounts API scopes the sandbox app is "approved" for (the string scopes TikTok API for Business
+# token endpoints return).
 DEFAULT_SCOPES = [
     "user.info.basic",
     "user.info.username",

@@ -1,4 +1,8 @@
-"""TikTok-style webhook signing and fire-and-forget delivery (TIKTOK_API.md §9)."""
+"""TikTok-style webhook signing and fire-and-forget delivery.
+
+Signed as TikTok's webhook-verification docs describe: header `TikTok-Signature: t=<unix>,s=<hex>`,
+HMAC-SHA256 keyed with the client secret over `t + "." + raw body`.
+"""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
-"""Login Kit authorize page: strict checks (TIKTOK_API.md §12 items 1–5) and the consent form."""
+"""Login Kit authorize page: strict checks (client_key, scopes, byte-exact redirect_uri, PKCE,
+state echoed) and the consent form."""
 import pytest
 
 from .conftest import REDIRECT_URI, new_verifier
