@@ -109,6 +109,9 @@ def register_blueprints(app: Flask) -> None:
                    connection_sync,  # "Refresh now" and the polling row
                    connections):     # disconnect / delete-data actions
         app.register_blueprint(module.bp)
+    from app.web import account  # the account page: two-factor sign-in, a workspace's requirement of it
+
+    app.register_blueprint(account.bp)
     errors.init_app(app)
     context.init_app(app)
 

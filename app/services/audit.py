@@ -34,6 +34,9 @@ EVENT_LABELS = {
     "token.refreshed": "Access token refreshed",
     "token.refresh_refused": "TikTok refused a token refresh",
     "sync.needs_reconnect": "Sync stopped: reconnect needed",
+    "revoke.unconfirmed": "TikTok never confirmed the revocation; token wiped anyway",
+    "workspace.two_factor_required": "Required two-factor sign-in for members",
+    "workspace.two_factor_optional": "Made two-factor sign-in optional for members",
 }
 
 

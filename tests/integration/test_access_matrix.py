@@ -15,12 +15,18 @@ PUBLIC = {
     "tiktok_webhook.webhook",  # signature-checked instead of signed in (tests/integration/test_webhook.py)
     "tiktok_auth.callback",  # checks its own state/session binding (tests/integration/test_connect.py)
     "tiktok_ads.callback",  # the same checks, for the ads link (tests/integration/test_ads_link.py)
+    # The second step of signing in: only for a session holding a live sign-in challenge
+    # (tests/integration/test_two_factor.py); they sign no one in before a code passes.
+    "auth.second_step", "auth.setup_second_step",
 }
 # Signed-in pages that show only the user's own workspaces (no id in the URL).
 SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.index", "integrations.index",
              "tiktok_auth.connect"}
 SIGNED_IN |= {"tiktok_ads.connect",
               "tiktok_ads.choose_advertiser"}  # posts a single-use choice bound to the session (test_ads_link.py)
+# The account page and one's own two-factor sign-in (test_two_factor.py).
+SIGNED_IN |= {"account.index", "account.start_two_factor", "account.two_factor_page", "account.confirm_two_factor",
+              "account.disable_two_factor", "account.renew_recovery_codes"}
 # How to point each workspace-scoped URL at another workspace's objects.
 SCOPED = {
     "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
@@ -36,6 +42,7 @@ SCOPED = {
     "connection_sync.row": [lambda o: f"/connections/{o['conn'].id}/row"],
     "audit.index": [lambda o: f"/settings/audit?workspace={o['ws'].id}"],
     "audit.export_csv": [lambda o: f"/settings/audit.csv?workspace={o['ws'].id}"],
+    "account.index": [lambda o: f"/account?workspace={o['ws'].id}"],
 }
 # Routes that change state but are called by TikTok, not a browser: signature-checked instead.
 CSRF_EXEMPT: set[str] = {"tiktok_webhook.webhook"}
@@ -111,8 +118,10 @@ SCOPED_POSTS = {
 SCOPED_POSTS["tiktok_ads.connect"] = lambda o: ("/tiktok/ads/connect", {"workspace_id": o["ws"].id})
 SCOPED_POSTS["reports.build"] = lambda o: (f"/reports/2026-W21/build?workspace={o['ws'].id}", {})
 SCOPED_POSTS["reports.test_send"] = lambda o: (f"/reports/2026-W21/test-send?workspace={o['ws'].id}", {})
+SCOPED_POSTS["account.workspace_requirement"] = lambda o: ("/settings/workspace/two-factor",
+                                                           {"workspace_id": o["ws"].id, "require": "on"})
 # Admin-only actions: a creator of the same workspace is refused and nothing is started.
-ADMIN_POSTS = {"tiktok_ads.connect", "reports.build", "reports.test_send"}
+ADMIN_POSTS = {"tiktok_ads.connect", "reports.build", "reports.test_send", "account.workspace_requirement"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))

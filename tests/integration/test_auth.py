@@ -31,7 +31,8 @@ def test_pages_need_sign_in(client):
 
 
 def test_failed_sign_ins_are_rate_limited(app, client, people):
-    limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
+    """Per account here; per IP address and across instances in test_sign_in_limits.py."""
+    limit = int(app.config["LOGIN_ACCOUNT_RATE_LIMIT"].split()[0])
     for _ in range(limit):
         assert client.post_form("/login", {"email": people.admin.email, "password": "bad"}).status_code == 401
     r = client.post_form("/login", {"email": people.admin.email, "password": PASSWORD})
