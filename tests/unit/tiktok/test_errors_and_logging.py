@@ -30,6 +30,7 @@ from app.tiktok.client import DEFAULT_TIMEOUT, RedactQuerySecrets, install_log_r
 PROFILE = "business/get/"
 VIDEOS = "business/video/list/"
 ADVERTISERS = "oauth2/advertiser/get/"
+TOKEN_INFO = "tt_user/token_info/get/"
 
 
 def call_profile(client, tt):
@@ -191,33 +192,172 @@ def test_bad_shapes_inside_data_are_bad_response(client, tt, requests_mock, data
 @pytest.mark.parametrize(
     ("fixture", "error_class", "code"),
     [
-        ("error_access_token_invalid.json", TokenInvalid, 40104),
-        ("error_access_token_expired.json", TokenInvalid, 40105),
-        ("error_scope_missing.json", ScopeMissing, 40001),
         ("error_invalid_client.json", ClientConfigError, 40101),
-        ("error_invalid_grant.json", InvalidGrant, 40106),
+        ("error_auth_code_invalid.json", InvalidGrant, 40110),
     ],
 )
 @pytest.mark.parametrize("status", [200, 400, 401])
 @pytest.mark.parametrize(("path", "call"), DATA_CALLS)
-def test_body_codes_map_to_typed_errors_whatever_the_status(
+def test_documented_body_codes_map_to_typed_errors_whatever_the_status(
     client, tt, requests_mock, fixture, error_class, code, status, path, call
 ):
     requests_mock.get(tt.BASE + path, json=tt.load(fixture), status_code=status)
+    info = requests_mock.post(tt.BASE + TOKEN_INFO, json=tt.load("token_info_success.json"))
     with pytest.raises(error_class) as excinfo:
         call(client, tt)
+    assert type(excinfo.value) is error_class
     assert excinfo.value.code == code
     assert excinfo.value.log_id == tt.load(fixture)["request_id"]
     assert excinfo.value.retryable is False
+    assert info.call_count == 0  # a documented code needs no second opinion
+
+
+@pytest.mark.parametrize("code", [0, 40100, 40101, 40110])
+def test_only_documented_codes_are_mapped_by_interpret_response(code):
+    body = json.dumps({"code": code, "message": "m", "request_id": "r", "data": {}}).encode()
+    if code == 0:
+        assert interpret_response(200, {}, body) == {}
+        return
+    with pytest.raises(TikTokError) as excinfo:
+        interpret_response(200, {}, body)
+    assert type(excinfo.value) is {40100: RateLimited, 40101: ClientConfigError, 40110: InvalidGrant}[code]
+
+
+@pytest.mark.parametrize("code", [1, 40001, 40002, 40104, 40105, 40106, 40102, 50000, -1])
+@pytest.mark.parametrize("grant", [False, True])
+def test_every_other_code_is_a_plain_tiktok_error_from_interpret_response(code, grant):
+    body = json.dumps({"code": code, "message": "m", "request_id": "r", "data": {}}).encode()
+    with pytest.raises(TikTokError) as excinfo:
+        interpret_response(200, {}, body, grant=grant)
+    assert type(excinfo.value) is TikTokError and excinfo.value.code == code
+
+
+UNDOCUMENTED = ["error_undocumented_40104.json", "error_undocumented_40105.json", "error_undocumented_40001.json",
+                "error_undocumented_40106.json", "error_other.json"]
+ACCOUNTS_CALLS = [(PROFILE, call_profile), (VIDEOS, call_videos)]
+DEAD = {"json": {"code": 40104, "message": "token dead", "request_id": "TI-DEAD", "data": {}}}
+
+
+def alive(tt, scope: str | None = None) -> dict:
+    body = tt.load("token_info_success.json")
+    if scope is not None:
+        body["data"]["scope"] = scope
+    return {"json": body}
+
+
+@pytest.mark.parametrize("fixture", UNDOCUMENTED)
+@pytest.mark.parametrize("status", [200, 400, 401])
+@pytest.mark.parametrize(("path", "call"), ACCOUNTS_CALLS)
+def test_undocumented_code_with_a_token_tiktok_refuses_is_token_invalid(
+    client, tt, requests_mock, fixture, status, path, call
+):
+    requests_mock.get(tt.BASE + path, json=tt.load(fixture), status_code=status)
+    info = requests_mock.post(tt.BASE + TOKEN_INFO, **DEAD)
+    with pytest.raises(TokenInvalid) as excinfo:
+        call(client, tt)
+    error = excinfo.value
+    # The data call's own code and request id, so support can find it.
+    assert (error.code, error.log_id, error.http_status) == (tt.load(fixture)["code"], tt.load(fixture)["request_id"],
+                                                             status)
+    assert error.__cause__ is None and error.__suppress_context__ is True
+    assert info.call_count == 1
+    assert info.last_request.json() == {"app_id": tt.CLIENT_KEY, "access_token": tt.ACCESS_TOKEN}
+
+
+@pytest.mark.parametrize("fixture", UNDOCUMENTED)
+@pytest.mark.parametrize(("path", "call"), ACCOUNTS_CALLS)
+def test_undocumented_code_with_a_live_token_and_its_scopes_is_the_original_error(
+    client, tt, requests_mock, fixture, path, call
+):
+    requests_mock.get(tt.BASE + path, json=tt.load(fixture))
+    requests_mock.post(tt.BASE + TOKEN_INFO, **alive(tt))
+    with pytest.raises(TikTokError) as excinfo:
+        call(client, tt)
+    assert type(excinfo.value) is TikTokError
+    assert (excinfo.value.code, excinfo.value.log_id) == (tt.load(fixture)["code"], tt.load(fixture)["request_id"])
+
+
+@pytest.mark.parametrize(("path", "call", "granted", "missing"), [
+    # Default profile fields need user.info.stats (followers_count, …) among others.
+    (PROFILE, call_profile, "user.info.basic,user.info.username,user.info.profile,user.account.type",
+     "user.info.stats"),
+    # The default video fields include watch time and retention: video.insights.
+    (VIDEOS, call_videos, "user.info.basic,video.list", "video.insights"),
+    # No video.list at all: the endpoint itself is out of reach.
+    (VIDEOS, lambda client, tt: client.list_videos(tt.ACCESS_TOKEN, tt.BUSINESS_ID, fields=["item_id"]),
+     "user.info.basic,user.insights", "video.list"),
+])
+def test_undocumented_code_with_a_live_token_missing_a_needed_scope_is_scope_missing(
+    client, tt, requests_mock, path, call, granted, missing
+):
+    requests_mock.get(tt.BASE + path, json=tt.load("error_undocumented_40001.json"))
+    requests_mock.post(tt.BASE + TOKEN_INFO, **alive(tt, granted))
+    with pytest.raises(ScopeMissing) as excinfo:
+        call(client, tt)
+    assert missing in str(excinfo.value)
+    assert excinfo.value.code == 40001 and excinfo.value.log_id == "20260601120000SCOPEMISSING00001"
+
+
+def test_scope_missing_is_judged_by_the_fields_asked_not_by_every_scope(client, tt, requests_mock):
+    """A token without video.insights asking only video.list fields: the refusal is something else."""
+    requests_mock.get(tt.BASE + VIDEOS, json=tt.load("error_other.json"))
+    requests_mock.post(tt.BASE + TOKEN_INFO, **alive(tt, "user.info.basic,video.list"))
+    with pytest.raises(TikTokError) as excinfo:
+        client.list_videos(tt.ACCESS_TOKEN, tt.BUSINESS_ID, fields=["item_id", "likes", "reach"])
+    assert type(excinfo.value) is TikTokError
+
+
+@pytest.mark.parametrize("answer", [
+    {"json": {"code": 40100, "message": "slow", "request_id": "TI", "data": {}}},
+    {"json": {"code": 40100, "message": "slow", "request_id": "TI", "data": {}}, "status_code": 429},
+    {"status_code": 500, "json": {"code": 50000, "message": "x", "request_id": "TI", "data": {}}},
+    {"status_code": 503, "text": "<html>down</html>"},
+    {"exc": requests.exceptions.ReadTimeout},
+    {"text": "{not json"},
+    {"json": {"code": 40101, "message": "app refused", "request_id": "TI", "data": {}}},
+], ids=["throttled", "429", "5xx", "html-503", "timeout", "malformed", "client-config"])
+@pytest.mark.parametrize(("path", "call"), ACCOUNTS_CALLS)
+def test_undocumented_code_when_token_info_cannot_tell_is_the_original_error(
+    client, tt, requests_mock, answer, path, call
+):
+    requests_mock.get(tt.BASE + path, json=tt.load("error_undocumented_40104.json"))
+    requests_mock.post(tt.BASE + TOKEN_INFO, **answer)
+    with pytest.raises(TikTokError) as excinfo:
+        call(client, tt)
+    assert type(excinfo.value) is TikTokError
+    assert excinfo.value.code == 40104 and excinfo.value.log_id == "20260601120000TOKENINVALID00001"
+
+
+@pytest.mark.parametrize("fixture", UNDOCUMENTED)
+def test_undocumented_code_on_the_marketing_api_is_a_plain_error_without_token_info(client, tt, requests_mock,
+                                                                                     fixture):
+    requests_mock.get(tt.BASE + ADVERTISERS, json=tt.load(fixture))
+    info = requests_mock.post(tt.BASE + TOKEN_INFO, **DEAD)
+    with pytest.raises(TikTokError) as excinfo:
+        call_advertisers(client, tt)
+    assert type(excinfo.value) is TikTokError
+    assert info.call_count == 0  # an advertiser token is not an Accounts API token
+
+
+@pytest.mark.parametrize(("path", "call"), ACCOUNTS_CALLS)
+def test_typed_failures_of_data_calls_need_no_token_info(client, tt, requests_mock, path, call):
+    requests_mock.get(tt.BASE + path, [{"json": tt.load("error_rate_limited.json")}, {"status_code": 502},
+                                      {"text": "{"}])
+    info = requests_mock.post(tt.BASE + TOKEN_INFO, **DEAD)
+    for error_class in (RateLimited, Unavailable, BadResponse):
+        with pytest.raises(error_class):
+            call(client, tt)
+    assert info.call_count == 0
 
 
 def test_any_other_nonzero_code_is_a_plain_tiktok_error(client, tt, requests_mock):
     requests_mock.get(tt.BASE + VIDEOS, json=tt.load("error_other.json"))
+    requests_mock.post(tt.BASE + TOKEN_INFO, **alive(tt))
     with pytest.raises(TikTokError) as excinfo:
         call_videos(client, tt)
     assert type(excinfo.value) is TikTokError
     assert excinfo.value.code == 40002
-    assert "max_count" in str(excinfo.value)
+    assert "unknown field" in str(excinfo.value)
 
 
 @pytest.mark.parametrize(
@@ -252,7 +392,7 @@ def test_log_id_falls_back_to_the_x_tt_logid_header():
 def test_tiktok_message_echoing_a_secret_is_scrubbed(client, tt, requests_mock):
     body = {"code": 40104, "message": f"token {tt.ACCESS_TOKEN} is bad\r\nsecret={tt.ADS_SECRET}", "request_id": "r"}
     requests_mock.get(tt.BASE + ADVERTISERS, json=body)
-    with pytest.raises(TokenInvalid) as excinfo:
+    with pytest.raises(TikTokError) as excinfo:
         call_advertisers(client, tt)
     text = str(excinfo.value) + repr(excinfo.value)
     assert tt.ACCESS_TOKEN not in text and tt.ADS_SECRET not in text
@@ -308,13 +448,21 @@ def test_no_secret_in_any_log_record_or_exception(client, tt, requests_mock, cap
     ])
     requests_mock.post(base + "tt_user/oauth2/refresh_token/", [
         {"json": tt.load("refresh_success.json")},
-        {"json": tt.load("error_invalid_grant.json")},
+        {"json": tt.load("error_undocumented_40106.json")},
         {"json": {"code": 40106, "message": f"refresh token {tt.REFRESH_TOKEN} reused", "request_id": "r"}},
+    ])
+    # token_info: alive, then dead (echoing the token), dead, throttled, and once more alive.
+    requests_mock.post(base + TOKEN_INFO, [
+        {"json": tt.load("token_info_success.json")},
+        {"json": {"code": 40104, "message": f"token {tt.ACCESS_TOKEN} is not valid", "request_id": "TI1"}},
+        {"json": tt.load("error_undocumented_40104.json")},
+        {"json": tt.load("error_rate_limited.json")},
+        {"json": tt.load("token_info_success.json")},
     ])
     requests_mock.post(base + "tt_user/oauth2/revoke/", json=tt.load("revoke_success.json"))
     requests_mock.get(base + PROFILE, [
         {"json": tt.load("business_get_success.json")},
-        {"json": tt.load("error_access_token_expired.json"), "status_code": 401},
+        {"json": tt.load("error_undocumented_40105.json"), "status_code": 401},
         {"json": tt.load("error_rate_limited.json"), "headers": {"Retry-After": "3"}},
         {"status_code": 502, "text": f"<html>upstream echoed {tt.ACCESS_TOKEN}</html>"},
     ])
@@ -353,8 +501,10 @@ def test_no_secret_in_any_log_record_or_exception(client, tt, requests_mock, cap
     attempt(lambda: client.exchange_code(code, verifier))
     attempt(lambda: client.exchange_code(code, verifier))
     attempt(lambda: client.refresh(tt.REFRESH_TOKEN))
-    attempt(lambda: client.refresh(tt.REFRESH_TOKEN))
-    attempt(lambda: client.refresh(tt.REFRESH_TOKEN))
+    attempt(lambda: client.token_info(tt.ACCESS_TOKEN))  # alive
+    attempt(lambda: client.token_info(tt.ACCESS_TOKEN))  # dead, TikTok's message echoes the token
+    attempt(lambda: client.refresh(tt.REFRESH_TOKEN, access_token=tt.ACCESS_TOKEN))  # token_info: dead
+    attempt(lambda: client.refresh(tt.REFRESH_TOKEN, access_token=tt.ACCESS_TOKEN))  # token_info throttled
     attempt(lambda: client.revoke(tt.ACCESS_TOKEN))
     for _ in range(4):
         attempt(lambda: client.get_business_profile(
@@ -369,8 +519,9 @@ def test_no_secret_in_any_log_record_or_exception(client, tt, requests_mock, cap
                                             dt.date(2026, 5, 31)))
     attempt(lambda: client.exchange_code(code, "not-a-valid-verifier"))
 
-    assert {type(e) for e in errors} >= {InvalidGrant, Unavailable, TokenInvalid, RateLimited, BadResponse, ValueError}
-    assert len(errors) == 11
+    assert {type(e) for e in errors} >= {InvalidGrant, Unavailable, TokenInvalid, RateLimited, BadResponse, ValueError,
+                                         TikTokError}
+    assert len(errors) == 12
 
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     texts = [formatter.format(record) for record in caplog.records]
@@ -385,8 +536,9 @@ def test_no_secret_in_any_log_record_or_exception(client, tt, requests_mock, cap
     ours = [r.getMessage() for r in caplog.records if r.name == "app.tiktok"]
     assert any(m.startswith("tiktok POST tt_user/oauth2/token/ -> 200 request_id=20260601093000AB12CD34EF56789001 in ")
                and m.endswith(" ms") for m in ours)
-    assert any("GET business/get/ -> 401 TokenInvalid error_code=40105 request_id=20260601120000TOKENEXPIRED00001" in m
+    assert any("GET business/get/ -> 401 TikTokError error_code=40105 request_id=20260601120000TOKENEXPIRED00001" in m
                for m in ours)
+    assert any("POST tt_user/token_info/get/ -> 200 TikTokError error_code=40104 request_id=TI1" in m for m in ours)
     assert any("GET oauth2/advertiser/get/ failed: ConnectionError" in m for m in ours)
 
     # And every single request carried a timeout.

@@ -1,4 +1,6 @@
-"""PKCE values: TikTok's S256 is lowercase hex SHA-256 (TIKTOK_API.md §3), never base64url."""
+"""PKCE values: TikTok's S256 is lowercase hex SHA-256 of the verifier, never RFC 7636 base64url (TikTok's own
+Android SDK `PKCEUtils.kt` and iOS SDK `PKCE.swift` format each digest byte as two lowercase hex digits;
+Login Kit for Desktop docs say "use hex encoding of SHA256")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Webhook signature and event parsing (TIKTOK_API.md §9)."""
+"""Webhook signature and event parsing: TikTok's developers docs "webhooks-verification" (header
+``TikTok-Signature: t=…,s=…``, HMAC-SHA256 of ``t + "." + body`` keyed with the client secret, lowercase
+hex) and "webhooks-events" (`content` is a JSON-encoded string)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from app.tiktok.webhook import parse_event, signature, signature_header, verify_
 SECRET = "test_client_secret"
 T = 1633174587
 EXPECTED_S = "cfb7570658a7da9b5611137c2f2266a9881ad7de86862ae56a6cf5d782d03556"
-# The body exactly as written in TIKTOK_API.md §9 (note the space in "{\"reason\": 1 }").
+# A pinned vector (made-up secret, fixed t) computed once from that recipe; the body is kept byte for byte
+# (note the space in "{\"reason\": 1 }"): the signature covers the raw bytes, not parsed JSON.
 DOC_BODY = (
     '{"client_key":"ck","event":"authorization.removed","create_time":1615338610,'
     '"user_openid":"oid","content":"{\\"reason\\": 1 }"}'
@@ -23,7 +26,7 @@ def test_doc_body_is_the_fixture_byte_for_byte(tt):
     assert tt.load_bytes("webhook_authorization_removed.json") == DOC_BODY
 
 
-def test_pinned_vector_from_tiktok_api_doc():
+def test_pinned_signature_vector():
     assert signature(DOC_BODY, T, SECRET) == EXPECTED_S
     assert signature_header(DOC_BODY, T, SECRET) == f"t={T},s={EXPECTED_S}"
 
