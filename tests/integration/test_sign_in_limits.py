@@ -145,3 +145,14 @@ def test_two_instances_share_the_per_account_limit_through_redis(app_factory, db
             limits[0].forget(scope, key)
     with second.app_context():
         assert attempt(from_ip(second, ip), email, PASSWORD).status_code == 303
+
+
+@pytest.mark.parametrize("setting", ["LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT",
+                                     "TWO_FACTOR_IP_RATE_LIMIT"])
+def test_a_malformed_limit_stops_start_up_naming_the_setting(tmp_path, setting):
+    import config
+    from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN_KEYS
+
+    env = {"APP_ENV": "testing", "SECRET_KEY": TEST_SECRET_KEY, "TOKEN_KEYS": TEST_TOKEN_KEYS, setting: "lots"}
+    with pytest.raises(config.ConfigError, match=f"^{setting}: "):
+        config.load_config(env, instance_dir=tmp_path)
