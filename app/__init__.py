@@ -99,9 +99,10 @@ def register_database_hygiene(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import (audit, auth, connection_sync, connections, context, errors, health, integrations,
+    from app.web import (audit, auth, connection_sync, connections, context, errors, health, ids, integrations,
                          performance, public, reports, shell, tiktok_ads, tiktok_auth, tiktok_webhook)
 
+    ids.init_app(app)  # the <id:…> converter, before any rule uses it
     for module in (auth, shell, integrations, performance, reports, health, public, audit,
                    tiktok_auth,      # connect a TikTok account
                    tiktok_ads,       # link a TikTok Ads advertiser (admins)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from app.extensions import db
 from app.models import AdsAccount, Membership, TikTokConnection, User, Workspace
 from app.models.connection import STATUS_DISCONNECTED
+from app.models.ids import is_storable_id
 from app.models.workspace import ROLE_AGENCY, ROLE_CLIENT_ADMIN, ROLE_CREATOR
 
 
@@ -62,7 +63,9 @@ def role_in(user: User, workspace_id: int) -> str | None:
 
 
 def workspace_or_404(user: User, workspace_id: int | None) -> Workspace:
-    ws = db.session.get(Workspace, workspace_id) if workspace_id is not None else None
+    # An id the column cannot hold is "not found" without asking the database (PostgreSQL
+    # would raise on the literal).
+    ws = db.session.get(Workspace, workspace_id) if is_storable_id(workspace_id) else None
     if ws is None or role_in(user, ws.id) is None:
         raise NotFound()
     return ws
@@ -95,7 +98,7 @@ def visible_connections(user: User, workspace: Workspace) -> list[TikTokConnecti
 
 def connection_or_404(user: User, connection_id: int) -> TikTokConnection:
     """A connection the user may see, or 404 — whether it exists elsewhere or not."""
-    conn = db.session.get(TikTokConnection, connection_id)
+    conn = db.session.get(TikTokConnection, connection_id) if is_storable_id(connection_id) else None
     if conn is None:
         raise NotFound()
     role = role_in(user, conn.workspace_id)

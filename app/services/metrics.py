@@ -97,14 +97,27 @@ def last_complete_days(now: datetime, tz: ZoneInfo, days: int = WINDOW_DAYS) -> 
     return Window(today - timedelta(days=days), today - timedelta(days=1), tz)
 
 
+# The years a week may name: wide enough for any data TikTok can have, narrow enough that a
+# window and the days around it (the day before, the week before) never leave the calendar.
+FIRST_WEEK_YEAR = 2000
+LAST_WEEK_YEAR = 2100
+
+
+class WeekOutOfRange(ValueError):
+    """A real ISO week, but of a year outside FIRST_WEEK_YEAR..LAST_WEEK_YEAR."""
+
+
 def parse_iso_week(text: str) -> tuple[int, int]:
-    """"2026-W21" -> (2026, 21). Strict: exactly YYYY-Www, a week the year really has."""
+    """"2026-W21" -> (2026, 21). Strict: exactly YYYY-Www, a week the year really has,
+    in FIRST_WEEK_YEAR..LAST_WEEK_YEAR (WeekOutOfRange otherwise)."""
     m = _ISO_WEEK.fullmatch(text or "")
     if not m:
         raise ValueError(f"not an ISO week (YYYY-Www): {text!r}")
     year, week = int(m.group(1)), int(m.group(2))
     if year < 1 or week < 1 or week > iso_weeks_in_year(year):
         raise ValueError(f"{year} has no week {week}")
+    if not FIRST_WEEK_YEAR <= year <= LAST_WEEK_YEAR:
+        raise WeekOutOfRange(f"weeks of {FIRST_WEEK_YEAR} to {LAST_WEEK_YEAR} only, not {year}")
     return year, week
 
 

@@ -105,10 +105,13 @@ class Week:
 
 def parse_week(text: str) -> Week:
     """"2026-W21" -> Week(2026, 21); anything else raises WeekError with a helpful message."""
+    shown = (text or "")[:40]
     try:
         year, number = metrics.parse_iso_week(text)
+    except metrics.WeekOutOfRange:
+        raise WeekError(f"“{shown}” is outside the weeks reports cover "
+                        f"({metrics.FIRST_WEEK_YEAR} to {metrics.LAST_WEEK_YEAR})") from None
     except ValueError:
-        shown = (text or "")[:40]
         raise WeekError(f"“{shown}” is not an ISO week (use YYYY-Www, e.g. 2026-W21)") from None
     return Week(year, number)
 

@@ -16,7 +16,7 @@ bp = Blueprint("connection_sync", __name__)
 ROW = "integrations/_connection_row.html"
 
 
-@bp.post("/connections/<int:connection_id>/refresh")
+@bp.post("/connections/<id:connection_id>/refresh")
 @login_required
 def refresh(connection_id: int):
     conn = access.connection_or_404(current_user, connection_id)
@@ -34,7 +34,7 @@ def refresh(connection_id: int):
     return partial_response(ROW, c=conn, notify=(level, message))
 
 
-@bp.get("/connections/<int:connection_id>/row")
+@bp.get("/connections/<id:connection_id>/row")
 @login_required
 def row(connection_id: int):
     conn = access.connection_or_404(current_user, connection_id)

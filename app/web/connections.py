@@ -28,7 +28,7 @@ bp = Blueprint("connections", __name__)
 ROW = "integrations/_connection_row.html"
 
 
-@bp.post("/connections/<int:connection_id>/disconnect")
+@bp.post("/connections/<id:connection_id>/disconnect")
 @login_required
 def disconnect_account(connection_id: int):
     conn = access.connection_or_404(current_user, connection_id)
@@ -46,7 +46,7 @@ def disconnect_account(connection_id: int):
     return _answer(conn, message)
 
 
-@bp.post("/connections/<int:connection_id>/deletion")
+@bp.post("/connections/<id:connection_id>/deletion")
 @login_required
 def request_deletion(connection_id: int):
     conn = access.connection_or_404(current_user, connection_id)

@@ -7,6 +7,7 @@ from werkzeug.exceptions import NotFound
 
 from app.models import Workspace
 from app.services import access
+from app.web.ids import optional_id
 
 
 def current_workspace() -> Workspace | None:
@@ -21,9 +22,8 @@ def current_workspace() -> Workspace | None:
         return cache["lt.workspace"]
     ws = None
     if current_user.is_authenticated:
-        requested = request.args.get("workspace", type=int)
-        if requested is not None or "workspace" in request.args:
-            ws = access.workspace_or_404(current_user, requested)
+        if "workspace" in request.args:
+            ws = access.workspace_or_404(current_user, optional_id(request.args, "workspace"))
             session["workspace_id"] = ws.id
         else:
             remembered = session.get("workspace_id")

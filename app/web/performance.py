@@ -15,6 +15,7 @@ from app.services import access, dashboard, metrics
 from app.web.context import current_workspace, use_workspace
 from app.web.fragment_cache import fragment_cache
 from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
+from app.web.ids import optional_id
 
 bp = Blueprint("performance", __name__)
 
@@ -23,7 +24,7 @@ def _selection(*, required: bool = False) -> tuple[Workspace | None, list[TikTok
     """The current workspace, its accounts this user may see, and the one asked for
     (`?account=`, else the one just connected, else the first; 404 if `required` and none)."""
     ws = current_workspace()
-    account_id = request.args.get("account", type=int)
+    account_id = optional_id(request.args, "account")  # text, negative or too large: 404
     if account_id is not None:
         selected = access.connection_or_404(current_user, account_id)
         if ws is None or selected.workspace_id != ws.id:

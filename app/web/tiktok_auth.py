@@ -8,6 +8,7 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.services import access, connections
 from app.tiktok import get_client
+from app.web.ids import optional_id
 from app.web.oauth_flow import no_referrer as _no_referrer
 from app.web.oauth_flow import now as _now
 from app.web.oauth_flow import session_ref as _session_ref
@@ -19,7 +20,7 @@ bp = Blueprint("tiktok_auth", __name__)
 @bp.post("/tiktok/auth/connect")
 @login_required
 def connect():
-    ws = access.workspace_or_404(current_user, request.form.get("workspace_id", type=int))
+    ws = access.workspace_or_404(current_user, optional_id(request.form, "workspace_id"))
     url = connections.begin_connect(current_user, ws, session_ref=_session_ref(), client=get_client(current_app),
                                     keyring=connections.get_keyring(current_app), now=_now())
     db.session.commit()
