@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import TikTokConnection, User
 from app.services import access, audit
-from app.web.context import current_workspace
+from app.web.context import current_workspace, workspace_scoped
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 100
@@ -38,6 +38,7 @@ def _context(limit: int, offset: int = 0):
 
 
 @bp.get("/settings/audit")
+@workspace_scoped
 @login_required
 def index():
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1000)

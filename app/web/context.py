@@ -1,13 +1,23 @@
-"""Per-request context for templates: the current workspace and the switcher."""
+"""Per-request context for templates: the current workspace and the switcher.
+
+The switcher is offered only on pages marked `@workspace_scoped`: its links keep the
+page's own path arguments (e.g. the week of /reports/<week>) and change only
+`?workspace=`. Public pages, actions and error pages have no switcher.
+"""
 from __future__ import annotations
 
-from flask import Flask, request, session
+from typing import Callable, TypeVar
+
+from flask import Flask, current_app, request, session, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import BuildError
 
 from app.models import Workspace
 from app.services import access
 from app.web.ids import optional_id
+
+F = TypeVar("F", bound=Callable)
 
 
 def current_workspace() -> Workspace | None:
@@ -44,6 +54,36 @@ def use_workspace(ws: Workspace) -> Workspace:
     return ws
 
 
+def workspace_scoped(view: F | None = None, *, switch_to: str | None = None):
+    """Mark a page that shows the current workspace, so the header offers switching.
+
+    `@workspace_scoped`: the switcher opens this same page (same path arguments) in the
+    other workspace. `@workspace_scoped(switch_to="performance.dashboard")`: it opens
+    that page instead (for URLs whose other arguments belong to one workspace)."""
+
+    def mark(fn: F) -> F:
+        fn.workspace_switch_to = switch_to or ""  # type: ignore[attr-defined]
+        return fn
+
+    return mark(view) if view is not None else mark
+
+
+def switch_links(workspaces: list[Workspace]) -> list[tuple[Workspace, str]]:
+    """(workspace, URL of this page in it) for the switcher; empty where switching is
+    not offered (unmarked pages, routing errors, a single workspace)."""
+    endpoint = request.endpoint
+    if len(workspaces) < 2 or not endpoint or request.routing_exception is not None:
+        return []
+    target = getattr(current_app.view_functions.get(endpoint), "workspace_switch_to", None)
+    if target is None:
+        return []
+    args = dict(request.view_args or {}) if not target else {}
+    try:
+        return [(ws, url_for(target or endpoint, **args, workspace=ws.id)) for ws in workspaces]
+    except BuildError:  # never let the header take a page down
+        return []
+
+
 def init_app(app: Flask) -> None:
     from app.web import filters
 
@@ -52,13 +92,15 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _shell_context():
         if not current_user.is_authenticated:
-            return {"current_workspace": None, "workspaces": [], "current_role": None}
+            return {"current_workspace": None, "workspaces": [], "workspace_links": [], "current_role": None}
         try:
             ws = current_workspace()
         except NotFound:  # rendering the 404 page for that very workspace id
             ws = None
+        workspaces = access.visible_workspaces(current_user)
         return {
             "current_workspace": ws,
-            "workspaces": access.visible_workspaces(current_user),
+            "workspaces": workspaces,
+            "workspace_links": switch_links(workspaces),  # error pages pass [] explicitly
             "current_role": access.role_in(current_user, ws.id) if ws else None,
         }

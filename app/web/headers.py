@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -40,21 +40,40 @@ def init_app(app: Flask) -> None:
         n = app.config["TRUST_PROXY"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0)  # type: ignore[method-assign]
 
-    csp = build_csp(app.config)
-    production = app.config["APP_ENV"] == "production"
+    headers = {
+        "Content-Security-Policy": build_csp(app.config),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if app.config["APP_ENV"] == "production":
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    app.extensions["security_headers"] = headers
 
     @app.after_request
     def _security_headers(response):
-        h = response.headers
-        h.setdefault("Content-Security-Policy", csp)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if production:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        # Signed-in pages and every htmx partial: never stored by browsers or proxies.
-        if (current_user and current_user.is_authenticated) or request.headers.get("HX-Request"):
-            h["Cache-Control"] = "no-store"
-        return response
+        return apply_security_headers(response, no_store=_private_response())
+
+
+def _private_response() -> bool:
+    """Signed-in pages and every htmx partial: never stored by browsers or proxies."""
+    if request.headers.get("HX-Request"):
+        return True
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:  # the user could not be loaded (e.g. the database is down): assume private
+        return True
+
+
+def apply_security_headers(response, *, no_store: bool):
+    """Add the headers every response carries (a route may have set a stricter CSP).
+
+    Called by after_request and directly by the error handlers, whose responses must
+    carry them even when after_request does not run or fails."""
+    for name, value in current_app.extensions["security_headers"].items():
+        response.headers.setdefault(name, value)
+    if no_store:
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -3,12 +3,13 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from app.services import access
-from app.web.context import current_workspace
+from app.web.context import current_workspace, workspace_scoped
 
 bp = Blueprint("integrations", __name__)
 
 
 @bp.get("/settings/integrations")
+@workspace_scoped
 @login_required
 def index():
     ws = current_workspace()

@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from app.models import TikTokConnection, Workspace, utcnow
 from app.services import access, dashboard, metrics
-from app.web.context import current_workspace, use_workspace
+from app.web.context import current_workspace, use_workspace, workspace_scoped
 from app.web.fragment_cache import fragment_cache
 from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
 from app.web.ids import optional_id
@@ -76,6 +76,7 @@ def _version(ws: Workspace, conn: TikTokConnection, now) -> tuple:
 
 
 @bp.get("/performance", endpoint="dashboard")
+@workspace_scoped
 @login_required
 def dashboard_page():
     ws, connections, selected = _selection()
@@ -83,6 +84,7 @@ def dashboard_page():
 
 
 @bp.get("/performance/posts")
+@workspace_scoped(switch_to="performance.dashboard")  # its ?account= is one workspace's
 @login_required
 def posts():
     ws, connections, selected = _selection(required=True)

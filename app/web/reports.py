@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Workspace, utcnow
 from app.models.workspace import ROLE_CREATOR
 from app.services import access, mail, reports
-from app.web.context import current_workspace
+from app.web.context import current_workspace, workspace_scoped
 from app.web.errors import not_found
 from app.web.htmx import redirect_after_action
 
@@ -55,6 +55,7 @@ def _show_url(ws: Workspace, week: str) -> str:
 
 
 @bp.get("/reports")
+@workspace_scoped
 @login_required
 def index():
     ws = current_workspace()
@@ -67,6 +68,7 @@ def index():
 
 
 @bp.get("/reports/<week>")
+@workspace_scoped
 @login_required
 def show(week: str):
     wk, ws = _week(week), _workspace()
