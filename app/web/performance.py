@@ -44,7 +44,7 @@ def _selection(*, required: bool = False) -> tuple[Workspace | None, list[TikTok
 
 def _page(ws, connections, selected, *, include_summary: bool = True):
     params = dashboard.parse_table_params(request.args)
-    context = {"connections": connections, "selected": selected, "connected": request.args.get("connected", "")[:64]}
+    context = {"connections": connections, "selected": selected, "connected": _just_connected(connections)}
     if selected is None:
         return context
     now = utcnow()
@@ -66,6 +66,13 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
         context["table_html"] = fragment_cache().get_or_render(("table", *_version(ws, selected, now), params),
                                                                render_table)
     return context
+
+
+def _just_connected(connections: list[TikTokConnection]) -> str:
+    """The username of `?connected=` (set by the connect callback) when it names a connected
+    account this user sees in this workspace; else "" and no banner, whatever the text."""
+    name = request.args.get("connected", "")
+    return next((c.username for c in connections if name and c.username == name and not c.is_disconnected), "")
 
 
 def _version(ws: Workspace, conn: TikTokConnection, now) -> tuple:

@@ -135,7 +135,23 @@ def test_connected_message_is_exact_and_escaped(client, people, seeded):
     assert "Connected. @brassorbit3 is now syncing. First report appears within ~15 minutes." in html
     assert 'aria-current="page">@brassorbit3</a>' in html  # the just-connected account is selected
     html = text_of(client.get("/performance?connected=<script>alert(1)</script>"))
-    assert "<script>alert(1)" not in html and "@&lt;script&gt;alert(1)&lt;/script&gt; is now syncing" in html
+    assert "<script>alert(1)" not in html and "alert(1)" not in html and "is now syncing" not in html
+
+
+@pytest.mark.parametrize("who, name", [
+    ("admin", "nobody_here"),  # no such account anywhere
+    ("admin", "their_acct"),  # an account of another workspace
+    ("creator2", "brassorbit3"),  # another creator's account in the same workspace
+    ("admin", "gone_acct"),  # disconnected
+    ("admin", "BrassOrbit3"),  # not the exact username
+])
+def test_connected_banner_only_for_the_users_own_connected_account(client, people, seeded, who, name):
+    make_connection(people.other_workspace, people.outsider, username="their_acct")
+    make_connection(people.workspace, people.admin, username="gone_acct", status="disconnected")
+    db.session.commit()
+    login(client, getattr(people, who))
+    html = text_of(client.get(f"/performance?connected={name}"))
+    assert "is now syncing" not in html and "Connected. @" not in html
 
 
 def test_a_never_synced_account_says_when_figures_come(client, people):
