@@ -57,6 +57,7 @@ SETTING_NAMES = frozenset({
     "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
     "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT", "TWO_FACTOR_IP_RATE_LIMIT",
     "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
+    "REFRESH_NOW_MIN_INTERVAL_SECONDS",
 })
 
 
@@ -266,6 +267,12 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
                           ("TWO_FACTOR_RATE_LIMIT", "5 per 15 minutes"),  # wrong second-step codes per user
                           ("TWO_FACTOR_IP_RATE_LIMIT", "20 per 15 minutes")):  # ... per IP
         cfg[name] = _rate_limit(name, get(name, default))
+
+    # "Refresh now" runs at most once per connection in this many seconds (0: no limit), so one
+    # person cannot spend the TikTok rate limit that every workspace shares.
+    cfg["REFRESH_NOW_MIN_INTERVAL_SECONDS"] = _int(
+        "REFRESH_NOW_MIN_INTERVAL_SECONDS", get("REFRESH_NOW_MIN_INTERVAL_SECONDS"), 60, lo=0, hi=86400
+    )
 
     # Sessions and CSRF (see README "Security").
     cfg["SESSION_COOKIE_HTTPONLY"] = True

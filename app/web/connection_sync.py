@@ -1,13 +1,18 @@
-"""'Refresh now' on a connected account, and the row that polls itself while syncing."""
+"""'Refresh now' on a connected account, and the row that polls itself while syncing.
+
+"Refresh now" runs at most once per connection per REFRESH_NOW_MIN_INTERVAL_SECONDS
+(services/refresh_throttle.py); inside that window it answers 429 with the row saying
+when to try again (the page's htmx config swaps 429s).
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, redirect, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.services import access, connections, sync, token_refresh
+from app.services import access, connections, refresh_throttle, sync, token_refresh
 from app.tiktok import get_client
 from app.web.htmx import is_fragment_request, partial_response
 from jobs.scheduler import wake
@@ -23,6 +28,13 @@ def refresh(connection_id: int):
     if conn.status != "active":
         return partial_response(ROW, c=conn, notify=("error", "Reconnect this account first; there is no access to refresh."))
     now = datetime.now(timezone.utc)
+    interval = timedelta(seconds=current_app.config["REFRESH_NOW_MIN_INTERVAL_SECONDS"])
+    wait = refresh_throttle.take_slot(conn.id, now=now, min_interval=interval)
+    if wait:
+        response = partial_response(ROW, status=429, c=conn, retry_in=wait,
+                                    notify=("info", f"@{conn.username} was refreshed just now — try again in {wait} s."))
+        response.headers["Retry-After"] = str(wait)
+        return response
     client, keyring = get_client(current_app), connections.get_keyring(current_app)
     outcome = token_refresh.refresh_connection(conn.id, client=client, keyring=keyring, now=now)
     sync.request_sync(conn.id, now=now)
