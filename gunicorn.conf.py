@@ -17,8 +17,19 @@ keepalive = 5
 max_requests = 2000     # recycle workers to bound memory growth
 max_requests_jitter = 200
 accesslog = "-"
-# No query string in the access log: the OAuth callback's carries a code.
+# No query string in the access log: the OAuth callback's carries a code. Paths can be
+# secrets too (one-time links such as /data-deletion/verify/<token>): the logger class
+# redacts every atom with the app's registry (app/logging_setup.py), whatever the format.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+
+
+def _redacting_logger_class():
+    from app.logging_setup import gunicorn_logger_class
+
+    return gunicorn_logger_class()
+
+
+logger_class = _redacting_logger_class()
 errorlog = "-"
 preload_app = False
 
