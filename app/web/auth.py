@@ -118,13 +118,13 @@ def _finish_sign_in(user: User, next_url: str | None, **detail):
 
 
 def _challenge(purpose: str):
-    """(challenge, user) for this session's live challenge of `purpose`, or a response
-    that sends the browser where it belongs instead."""
+    """(challenge, user, None) for this session's live challenge of `purpose`, else
+    (None, None, a response sending the browser where it belongs)."""
     challenge = two_factor.find_challenge(session.get(CHALLENGE_KEY), now=utcnow())
     user = db.session.get(User, challenge.user_id) if challenge else None
     if challenge is None or user is None or user.disabled:
-        session.pop(CHALLENGE_KEY, None)
-        flash("Your sign-in timed out. Please sign in again.", "info")
+        if session.pop(CHALLENGE_KEY, None):
+            flash("Your sign-in timed out. Please sign in again.", "info")
         return None, None, redirect(url_for("auth.login"), 303)
     if challenge.purpose != purpose:
         other = "auth.second_step" if challenge.purpose == CHALLENGE_VERIFY else "auth.setup_second_step"
