@@ -70,12 +70,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_database_hygiene(app: Flask) -> None:
-    """SQLite: foreign keys on every connection, WAL, a busy timeout.
+    """SQLite: the database file private (0600), foreign keys on every connection, WAL, a busy timeout.
     PostgreSQL: statement and lock timeouts, so a stuck query cannot hold a worker forever."""
     with app.app_context():
         engine = db.engine
 
     if engine.dialect.name == "sqlite":
+        if engine.url.database not in (None, "", ":memory:") and not engine.url.database.startswith("file:"):
+            # Created 0600 (folder 0700) before SQLite opens it: its -wal and -shm files
+            # take the database file's mode, so they are private too.
+            from app.private_files import touch_private
+
+            touch_private(engine.url.database)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test

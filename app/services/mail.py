@@ -116,10 +116,11 @@ class Outbound:
         return smtp
 
     def _write_outbox(self, msg: Message, raw: bytes) -> str:
-        folder = Path(self.config["MAIL_OUTBOX_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
+        # 0600 in a 0700 folder: messages carry one-time links (e.g. data-deletion confirmations).
+        from app.private_files import write_private
+
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-        (folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(raw)
+        write_private(Path(self.config["MAIL_OUTBOX_DIR"]) / f"{stamp}-{uuid.uuid4().hex[:8]}.eml", raw)
         log.info("mail written to outbox recipients=%d", len(msg.send_to))
         return msg.msgId
 
