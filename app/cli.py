@@ -99,6 +99,7 @@ def demo_seed() -> None:
     click.echo(f"Demo workspace: {demo.DEMO_WORKSPACE}. Sign in at {current_app.config['APP_BASE_URL']}/login with:")
     for login in logins:
         click.echo(f"  {login.role:<13} {login.email:<28} password: {login.password}")
+    click.echo("These published passwords work only from this machine (or with SANDBOX_CONTROL=true).")
 
 
 @sandbox_cli.command("serve")

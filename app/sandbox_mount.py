@@ -24,6 +24,7 @@ def sandbox_settings(app: Flask):
         ads_redirect_uris=[cfg["TIKTOK_ADS_REDIRECT_URI"]],
         webhook_url=f"{cfg['APP_BASE_URL']}/tiktok/webhook",
         state_path=cfg.get("SANDBOX_STATE_PATH"),
+        control_enabled=cfg["SANDBOX_CONTROL"],
         # A web app registered without PKCE: the sandbox then accepts a consent request with no
         # challenge (and, as TikTok would, still checks a challenge that is sent).
         require_pkce=bool(cfg.get("TIKTOK_PKCE", True)),

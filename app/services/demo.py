@@ -1,6 +1,12 @@
-"""The demo workspace `make run` seeds: one client and its people."""
+"""The demo workspace `make run` seeds: one client and its people.
+
+Their passwords are published (README, `demo seed`), so they are a development surface:
+signing in with one is refused unless the caller is on this machine or SANDBOX_CONTROL
+is on (app/web/dev_surfaces.py), whatever APP_ENV says.
+"""
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,6 +31,13 @@ class DemoLogin:
     role: str
     password: str
     created: bool
+
+
+def is_published_login(email: str, password: str) -> bool:
+    """`email` is a demo person's and `password` is the password published for them."""
+    wanted = accounts.normalise_email(email)
+    return any(wanted == demo_email and hmac.compare_digest(password.encode(), published.encode())
+               for demo_email, _role, _name, published in DEMO_PEOPLE)
 
 
 def seed_demo() -> list[DemoLogin]:

@@ -22,6 +22,7 @@ from app.models.two_factor import CHALLENGE_SETUP, CHALLENGE_VERIFY
 from app.services import accounts, audit, sign_in_limits, two_factor
 from app.services.connections import get_keyring
 from app.web.htmx import redirect_after_action
+from app.web import dev_surfaces
 
 bp = Blueprint("auth", __name__)
 
@@ -80,7 +81,8 @@ def login():
         audit.record("login.throttled", ip=ip, limit=verdict.scope)
         db.session.commit()
         return _login_page(429, error=TOO_MANY, retry_after=verdict.retry_after)
-    user = accounts.authenticate(email, password)
+    # A demo person's published password works only from this machine (or SANDBOX_CONTROL).
+    user = None if dev_surfaces.demo_login_refused(email, password) else accounts.authenticate(email, password)
     if user is None:
         limits.fail(*keys)
         audit.record("login.failed", ip=ip)
