@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from app.tiktok import BadResponse, InvalidGrant, RateLimited, TokenInvalid, TokenSet, Unavailable
+from app.tiktok import BadResponse, InvalidGrant, RateLimited, TikTokError, TokenInvalid, TokenSet, Unavailable
 
 PROFILE, VIDEOS, REFRESH = "business/get/", "business/video/list/", "tt_user/oauth2/refresh_token/"
+TOKEN_INFO = "tt_user/token_info/get/"
 
 
 def call(client, endpoint, tokens):
@@ -61,17 +62,54 @@ def test_timeout_maps_to_unavailable_within_the_clients_read_timeout(tiktok):
 
 
 def test_revoked_token_fault_maps_to_token_invalid(tiktok):
+    """The user removes the app: the grant dies, the data call gets a code TikTok does not document, and
+    token_info (which refuses the token too) is what makes it TokenInvalid."""
     tokens = tiktok.connect()
     tiktok.inject(PROFILE, "revoked_token")
     with pytest.raises(TokenInvalid) as caught:
         tiktok.client.get_business_profile(tokens.access_token, tokens.open_id)
     assert type(caught.value) is TokenInvalid and not caught.value.retryable
+    with pytest.raises(TokenInvalid):
+        tiktok.client.token_info(tokens.access_token)
+
+
+@pytest.mark.parametrize("endpoint", [PROFILE, VIDEOS])
+def test_an_undocumented_refusal_with_a_live_token_is_a_plain_error_not_a_reconnect(tiktok, endpoint):
+    tokens = tiktok.connect()
+    tiktok.inject(endpoint, "invalid_grant")  # some code TikTok does not document, on a data call
+    with pytest.raises(TikTokError) as caught:
+        call(tiktok.client, endpoint, tokens)
+    assert type(caught.value) is TikTokError  # token_info says the token is alive, with its scopes
+    call(tiktok.client, endpoint, tokens)
+    assert tiktok.client.token_info(tokens.access_token).creator_id == tokens.open_id
+
+
+def test_an_undocumented_refusal_while_token_info_is_throttled_stays_the_original_error(tiktok):
+    tokens = tiktok.connect()
+    tiktok.inject(PROFILE, "revoked_token")  # the grant really dies…
+    tiktok.inject(TOKEN_INFO, "rate_limit")  # …but token_info cannot say so this time
+    with pytest.raises(TikTokError) as caught:
+        tiktok.client.get_business_profile(tokens.access_token, tokens.open_id)
+    assert type(caught.value) is TikTokError
+    with pytest.raises(TokenInvalid):  # next time token_info answers, and it is a reconnect
+        tiktok.client.get_business_profile(tokens.access_token, tokens.open_id)
 
 
 def test_invalid_grant_on_refresh_maps_to_invalid_grant_and_leaves_the_token_alone(tiktok):
+    """No access token to ask token_info about: an undocumented refusal of a refresh is InvalidGrant."""
     tokens = tiktok.connect()
     tiktok.inject(REFRESH, "invalid_grant")
     with pytest.raises(InvalidGrant) as caught:
         tiktok.client.refresh(tokens.refresh_token)
     assert type(caught.value) is InvalidGrant and not caught.value.retryable
     assert isinstance(tiktok.track(tiktok.client.refresh(tokens.refresh_token)), TokenSet)
+
+
+def test_refused_refresh_with_a_live_access_token_is_not_a_reconnect(tiktok):
+    tokens = tiktok.connect()
+    tiktok.inject(REFRESH, "invalid_grant")
+    with pytest.raises(TikTokError) as caught:
+        tiktok.client.refresh(tokens.refresh_token, access_token=tokens.access_token)
+    assert type(caught.value) is TikTokError  # token_info: the grant is alive, try again later
+    fresh = tiktok.track(tiktok.client.refresh(tokens.refresh_token, access_token=tokens.access_token))
+    assert isinstance(fresh, TokenSet) and fresh.refresh_token != tokens.refresh_token

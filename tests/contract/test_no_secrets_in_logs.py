@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from app.tiktok import InvalidGrant, RateLimited, TikTokError, TokenInvalid
+from app.tiktok.client import insight_fields_for
 
 
 def test_full_sandbox_flow_logs_no_secret_text(sandbox_leg, caplog):
@@ -24,9 +25,11 @@ def test_full_sandbox_flow_logs_no_secret_text(sandbox_leg, caplog):
     tokens = leg.track(client.refresh(first.refresh_token))
     expect(InvalidGrant, client.refresh, first.refresh_token)  # reuse: kills the grant
     tokens = leg.connect()
-    client.get_business_profile(tokens.access_token, tokens.open_id,
+    client.token_info(tokens.access_token)  # the access token travels in this POST's JSON body
+    client.get_business_profile(tokens.access_token, tokens.open_id, fields=insight_fields_for(tokens.scopes),
                                 start_date=leg.today - dt.timedelta(days=6), end_date=leg.today)
-    list(client.iter_videos(tokens.access_token, tokens.open_id))
+    videos = list(client.iter_videos(tokens.access_token, tokens.open_id))
+    client.list_videos(tokens.access_token, tokens.open_id, video_ids=[v.item_id for v in videos[:5]])
     leg.inject("business/get/", "rate_limit")
     expect(RateLimited, client.get_business_profile, tokens.access_token, tokens.open_id)
 
@@ -39,8 +42,9 @@ def test_full_sandbox_flow_logs_no_secret_text(sandbox_leg, caplog):
                             ad_ids=[ad.ad_id for ad in spark])
 
     client.revoke(tokens.access_token)
-    expect(TokenInvalid, client.get_business_profile, tokens.access_token, tokens.open_id)
-    expect(InvalidGrant, client.refresh, tokens.refresh_token)
+    expect(TokenInvalid, client.get_business_profile, tokens.access_token, tokens.open_id)  # via token_info
+    expect(TokenInvalid, client.token_info, tokens.access_token)
+    expect(InvalidGrant, client.refresh, tokens.refresh_token, access_token=tokens.access_token)
 
     # The sandbox server's own access log ("werkzeug") is TikTok's side of the wire, not our process
     # in production; everything else captured here is ours (app.tiktok, urllib3, requests).

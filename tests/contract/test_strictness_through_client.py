@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
+import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from app.tiktok import ClientConfigError, InvalidGrant, ScopeMissing, TokenInvalid, pkce
+from app.tiktok import fields as documented
 from app.tiktok.client import profile_fields_for
 
 
@@ -93,3 +96,65 @@ def test_unticked_scope_is_scope_missing_and_granted_fields_still_work(sandbox_l
                                           fields=profile_fields_for(tokens.scopes))
     assert profile.followers_count is None and profile.username == sandbox_leg.username
     assert dataclasses.asdict(profile)["daily"] == ()
+
+
+# --- PKCE switch (TIKTOK_PKCE=false sends neither challenge nor verifier) -------------------------
+
+@pytest.fixture
+def lenient_pkce(sandbox_leg):
+    """The sandbox as a web app that does not require PKCE (TikTok's web docs name none)."""
+    settings = sandbox_leg.live.settings
+    before, settings.require_pkce = settings.require_pkce, False
+    yield sandbox_leg
+    settings.require_pkce = before
+
+
+def test_without_pkce_consent_and_exchange_work_where_tiktok_does_not_require_it(lenient_pkce):
+    client, live = lenient_pkce.client, lenient_pkce.live
+    url = client.authorize_url("state-6", None)
+    assert "code_challenge" not in url
+    code = live.consent_code(url)
+    tokens = lenient_pkce.track(client.exchange_code(code, None))
+    assert tokens.open_id and client.token_info(tokens.access_token).creator_id == tokens.open_id
+
+
+def test_without_pkce_an_app_that_requires_it_gets_tiktoks_error_page_not_a_redirect(sandbox_leg):
+    page = sandbox_leg.live.http.get(sandbox_leg.client.authorize_url("state-7", None), allow_redirects=False)
+    assert page.status_code == 400 and "Location" not in page.headers
+    assert "code_challenge" in page.text
+
+
+def test_a_challenge_sent_without_its_verifier_fails_the_exchange(sandbox_leg):
+    client, live = sandbox_leg.client, sandbox_leg.live
+    code = live.consent_code(client.authorize_url("state-8", pkce.challenge(pkce.new_verifier())))
+    with pytest.raises(InvalidGrant):
+        client.exchange_code(code, None)
+
+
+# --- more than 100 Spark Ads: the report's ad_ids filter takes at most 100 -------------------------
+
+def test_more_than_100_spark_ads_are_reported_in_batches_the_sandbox_accepts(sandbox_leg):
+    client, live = sandbox_leg.client, sandbox_leg.live
+    extra = live.http.post(live.base + "/_control/ads", json={"username": sandbox_leg.username,
+                                                               "extra_spark_ads": 130})
+    assert extra.status_code == 200, extra.text[:300]
+    ads = client.ads_exchange(sandbox_leg.ads_code())
+    sandbox_leg.remember(ads.access_token)
+    advertiser_id = ads.advertiser_ids[0]
+    spark = client.list_spark_ads(ads.access_token, advertiser_id)
+    ids = [ad.ad_id for ad in spark]
+    assert len(ids) > documented.REPORT_MAX_AD_IDS
+
+    # TikTok refuses one request naming them all…
+    today = sandbox_leg.today
+    refused = sandbox_leg.raw_get(
+        "report/integrated/get/", ads.access_token, advertiser_id=advertiser_id, report_type="BASIC",
+        service_type="AUCTION", data_level="AUCTION_AD", dimensions=["ad_id", "stat_time_day"], metrics=["spend"],
+        start_date=(today - dt.timedelta(days=13)).isoformat(), end_date=today.isoformat(),
+        filtering=[{"field_name": "ad_ids", "filter_type": "IN", "filter_value": json.dumps(ids)}])
+    assert refused["code"] != 0, refused
+
+    # …and the client's batches get every ad's rows.
+    rows = client.ads_daily_report(ads.access_token, advertiser_id, today - dt.timedelta(days=13), today, ad_ids=ids)
+    assert {row.ad_id for row in rows} - set(ids[: documented.REPORT_MAX_AD_IDS]), "no row beyond the first batch"
+    assert len({(row.ad_id, row.day) for row in rows}) == len(rows)
