@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user
 
 from app.extensions import db
 from app.models import utcnow
+from app.models.ids import parse_id
 from app.services import access, accounts, audit, sign_in_limits, two_factor
 from app.services.connections import get_keyring
 from app.web.context import current_workspace
@@ -153,17 +154,11 @@ def renew_recovery_codes():
                  just_enabled=False)
 
 
-def _form_id(name: str) -> int | None:
-    """A row id from the form: plain digits that fit an INTEGER column on every database, else None."""
-    raw = request.form.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
-
-
 @bp.post("/settings/workspace/two-factor")
 @login_required
 def workspace_requirement():
     """Require two-factor sign-in of a workspace's members (its client admins and agency staff only)."""
-    ws = access.workspace_or_404(current_user, _form_id("workspace_id"))
+    ws = access.workspace_or_404(current_user, request.form.get("workspace_id", type=parse_id))
     access.require_manager(current_user, ws.id)
     required = request.form.get("require") == "on"
     try:
