@@ -111,7 +111,8 @@ JOBS: tuple[Job, ...] = (
         "Deletes the data of accounts whose retention period ended or whose deletion was requested; leaves an "
         "anonymous receipt. Database only."),
     Job("revoke-retry", "every 10 minutes",
-        "Retries token revocations TikTok has not confirmed; the sealed token is wiped once TikTok confirms."),
+        "Retries token revocations TikTok has not confirmed; the sealed token is wiped once TikTok confirms, "
+        "or after a few days at most if it never does."),
     Job("token-check", "daily 04:30 UTC",
         "Asks the Accounts API whether each connection's access token is still alive and which permissions it "
         "carries (no data is read); a grant the user removed in TikTok is marked for reconnecting."),
@@ -129,7 +130,8 @@ def _declared_models(registry=None) -> list[tuple[type, Mapping[str, Any]]]:
     return sorted(out, key=lambda pair: (rank.get(pair[0].__tablename__, len(rank)), pair[0].__tablename__))
 
 
-def inventory(retention_days: int, scopes: Iterable[str] | None = None) -> list[InventoryEntry]:
+def inventory(retention_days: int, scopes: Iterable[str] | None = None, *,
+              revoke_give_up_days: int = 7) -> list[InventoryEntry]:
     """Every kind of TikTok-derived data we store, as the models declare it.
 
     `scopes`, when given (the configured TIKTOK_SCOPES), keeps only the Accounts API
@@ -150,7 +152,7 @@ def inventory(retention_days: int, scopes: Iterable[str] | None = None) -> list[
             what=decl["what"],
             source=SOURCES[source],
             source_scopes=declared if wanted is None else tuple(s for s in declared if s in wanted),
-            deleted=decl["deleted"].format(retention_days=retention_days),
+            deleted=decl["deleted"].format(retention_days=retention_days, revoke_give_up_days=revoke_give_up_days),
         ))
     return entries
 
@@ -188,7 +190,7 @@ def privacy_context(config: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "retention_days": config["RETENTION_DAYS"],
         "scopes": scope_purposes(scopes),
-        "inventory": inventory(config["RETENTION_DAYS"], scopes),
+        "inventory": inventory(config["RETENTION_DAYS"], scopes, revoke_give_up_days=config["REVOKE_GIVE_UP_DAYS"]),
         "security_contact": config["SECURITY_CONTACT"],
     }
 
@@ -202,6 +204,7 @@ def security_context(config: Mapping[str, Any]) -> dict[str, Any]:
 
     return {
         "retention_days": config["RETENTION_DAYS"],
+        "revoke_give_up_days": config["REVOKE_GIVE_UP_DAYS"],
         "key_protection": key_protection(config),
         "uses_kms": bool(config.get("KMS_KEY_ID")),
         "jobs": JOBS,
