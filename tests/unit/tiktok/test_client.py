@@ -342,6 +342,24 @@ def test_revoke_posts_the_access_token(client, tt, requests_mock):
     }
 
 
+@pytest.mark.xfail(strict=True, raises=TikTokError, reason=(
+    "client.revoke does not resolve an undocumented code with token_info, so it never raises the "
+    "TokenInvalid its docstring (and app/services/disconnect.py) rely on for an already-dead grant"))
+def test_revoke_of_a_token_tiktok_already_refuses_is_token_invalid(client, tt, requests_mock):
+    requests_mock.post(tt.BASE + "tt_user/oauth2/revoke/", json=tt.load("error_undocumented_40104.json"))
+    token_info_route(requests_mock, tt, json=tt.load("error_undocumented_40104.json"))
+    with pytest.raises(TokenInvalid):
+        client.revoke(tt.ACCESS_TOKEN)
+
+
+def test_revoke_refused_for_a_live_token_is_a_plain_error(client, tt, requests_mock):
+    requests_mock.post(tt.BASE + "tt_user/oauth2/revoke/", json=tt.load("error_other.json"))
+    token_info_route(requests_mock, tt)
+    with pytest.raises(TikTokError) as excinfo:
+        client.revoke(tt.ACCESS_TOKEN)
+    assert type(excinfo.value) is TikTokError
+
+
 # --- token_info -------------------------------------------------------------------------
 
 def test_token_info_posts_app_id_and_token_and_returns_scopes(client, tt, requests_mock):
@@ -385,6 +403,16 @@ def test_token_info_that_cannot_tell_keeps_its_own_error(client, tt, requests_mo
     with pytest.raises(error_class) as excinfo:
         client.token_info(tt.ACCESS_TOKEN)
     assert type(excinfo.value) is error_class
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"app_id": 7000000000000000042, "creator_id": "oid", "scope": "video.list, user.info.basic,video.list"},
+     TokenInfo("7000000000000000042", "oid", ("video.list", "user.info.basic"))),
+    ({"scope": ["user.info.basic", "user.insights"]}, TokenInfo(None, None, ("user.info.basic", "user.insights"))),
+    ({"app_id": "", "creator_id": "", "scope": ""}, TokenInfo(None, None, ())),
+])
+def test_token_info_reads_scopes_as_text_or_list(data, expected):
+    assert TokenInfo.from_api(data) == expected
 
 
 def test_token_info_needs_a_token(client, requests_mock):
