@@ -119,6 +119,9 @@ def register_blueprints(app: Flask) -> None:
     from app.web import account  # the account page: two-factor sign-in, a workspace's requirement of it
 
     app.register_blueprint(account.bp)
+    from app.web import deletion_reviews  # the review queue of public data-deletion requests
+
+    app.register_blueprint(deletion_reviews.bp)
     errors.init_app(app)
     context.init_app(app)
 

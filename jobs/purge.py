@@ -1,15 +1,17 @@
 """purge (daily 03:00 UTC): delete what is due, in batches (app/services/purge.py).
 
-1. Verified public deletion requests: every connection whose username is the handle,
-   in every workspace, is marked for deletion now (disconnected and revoked first if
-   it was still connected).
+0. Staff and owners are told about newly confirmed public deletion requests (once
+   each), and failed emails to requesters are retried (`deletion_requests.send_notices`).
+1. Approved public deletion requests (by an agency user, or proven with TikTok): every
+   connection the request names is marked for deletion now (disconnected and revoked
+   first if it was still connected). Requests in review or rejected touch nothing.
 2. Every due connection is claimed (a lease per connection), re-checked, and deleted
    step by step: one commit per batch of `batch_size` rows, so no long locks; an
    interrupted run is resumed by the next one into the same receipt.
-3. Verified requests with nothing left to delete are completed; their requesters are
+3. Approved requests with nothing left to delete are completed; their requesters are
    emailed (retried next run if the mail server fails), then their email is erased.
-4. Housekeeping: unconfirmed requests older than 7 days and webhook dedup keys past
-   TikTok's retry window are forgotten.
+4. Housekeeping: unconfirmed requests older than 7 days, rejected ones 30 days after
+   the decision, and webhook dedup keys past TikTok's retry window are forgotten.
 
 `after_batch(step, rows)` is called after each committed batch (progress for the CLI;
 tests use it to interrupt a run).
@@ -44,20 +46,22 @@ def run(*, now: datetime | None = None, limit: int = 500, batch_size: int = purg
     now = now or datetime.now(timezone.utc)
     result = JobResult(NAME)
     app = current_app._get_current_object()
-    requests_ = deletion_requests.verified_requests(limit)
+    _guard(result, "deletion notices",
+           lambda: result.counts.update(deletion_requests.send_notices(app, now=now, limit=limit)))
+    requests_ = deletion_requests.approved_requests(limit)
     for req in requests_:
         _guard(result, f"request {req.id}", lambda: _schedule_request(req, app=app, now=now, result=result))
     for conn_id in purge.due_connection_ids(now=now, limit=limit):
         _guard(result, f"connection {conn_id}",
                lambda: _purge_connection(conn_id, now=now, batch_size=batch_size, after_batch=after_batch,
                                          result=result))
-    for req in deletion_requests.verified_requests(limit):
-        if not deletion_requests.matching_connections(req.handle):
+    for req in deletion_requests.approved_requests(limit):
+        if not deletion_requests.connections_of(req):
             deletion_requests.complete(req, now=now)
             db.session.commit()
             result.add("requests_completed")
     _notify_requesters(app, limit=limit, result=result)
-    result.add("requests_forgotten", deletion_requests.forget_unverified(now=now))
+    result.add("requests_forgotten", deletion_requests.forget_stale(now=now))
     result.add("webhook_keys_forgotten", webhooks.forget_expired_keys(now=now))
     db.session.commit()
     return result
@@ -74,7 +78,7 @@ def _guard(result: JobResult, what: str, fn) -> None:
 
 def _schedule_request(req, *, app, now: datetime, result: JobResult) -> None:
     retention = app.config["RETENTION_DAYS"]
-    for conn in deletion_requests.matching_connections(req.handle):
+    for conn in deletion_requests.connections_of(req):
         if conn.deletion_requested_at is not None and conn.purge_after is not None and conn.purge_after <= now:
             continue
         newly = disconnect.request_deletion(conn, now=now, retention_days=retention, source="public_request")

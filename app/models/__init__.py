@@ -2,7 +2,7 @@
 from app.models.audit import AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
-from app.models.deletion import DeletionReceipt, DeletionRequest
+from app.models.deletion import DeletionReceipt, DeletionRequest, DeletionRequestMatch
 from app.models.job import JobClaim
 from app.models.post import Post, PostMetric
 from app.models.report import Report, ReportConnection, ReportDelivery
@@ -12,7 +12,7 @@ from app.models.user import User
 from app.models.workspace import Membership, Workspace
 
 __all__ = [
-    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "JobClaim",
+    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "JobClaim",
     "Membership", "OAuthTransaction", "Post", "PostMetric", "Report", "ReportConnection",
     "RecoveryCode", "ReportDelivery", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "Workspace", "utcnow",
 ]

@@ -139,19 +139,35 @@ class OAuthTransaction(db.Model):
     The browser's session only holds `session_ref`'s counterpart; the state is
     stored hashed and the verifier sealed, so neither sits in the database readable.
     Single use (deleted on callback), valid 10 minutes.
+
+    A connect belongs to a signed-in user and a workspace. The public "Verify with
+    TikTok" check of a data-deletion request has neither: it belongs to that request
+    (and, like every transaction, to the browser session that started it).
     """
 
     __tablename__ = "oauth_transactions"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    provider: so.Mapped[str] = so.mapped_column(sa.String(32))  # "tiktok-accounts" | "tiktok-ads"
+    # "tiktok-accounts" | "tiktok-ads" | "tiktok-ads-choice" | "deletion-verify"
+    provider: so.Mapped[str] = so.mapped_column(sa.String(32))
     state_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     session_ref_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
     verifier_sealed: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    workspace_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    deletion_request_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("deletion_requests.id", ondelete="CASCADE"), index=True
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(deletion_request_id IS NULL AND user_id IS NOT NULL AND workspace_id IS NOT NULL)"
+            " OR (deletion_request_id IS NOT NULL AND user_id IS NULL AND workspace_id IS NULL)",
+            name="transaction_owner",
+        ),
+    )
 
     def __repr__(self) -> str:
         return f"<OAuthTransaction {self.id} {self.provider} user={self.user_id}>"

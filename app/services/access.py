@@ -115,3 +115,61 @@ def visible_ads_accounts(user: User, workspace: Workspace) -> list[AdsAccount]:
     q = sa.select(AdsAccount).where(AdsAccount.workspace_id == workspace.id,
                                     AdsAccount.status != STATUS_DISCONNECTED)
     return list(db.session.scalars(q.order_by(AdsAccount.connected_at, AdsAccount.id)))
+
+
+# ------------------------------------------------------------ public data-deletion requests
+# A confirmed request belongs to the workspaces of the connected accounts it names
+# (DeletionRequestMatch). Agency staff see every confirmed request, including those that
+# name nothing connected; a workspace's client admins see those naming its accounts, and
+# only those accounts; creators see none. Only agency staff decide (deletion_requests.py).
+
+def visible_deletion_requests(user: User, workspace: Workspace) -> list:
+    """The requests the queue page lists for `workspace` (its managers only): open ones
+    first, oldest confirmation first, then the 100 most recent decisions."""
+    from app.models import DeletionRequest, DeletionRequestMatch
+    from app.models.deletion import REQUEST_IN_REVIEW, REQUEST_RECEIVED
+
+    if not can_manage(user, workspace.id):
+        return []
+    q = sa.select(DeletionRequest).where(DeletionRequest.status != REQUEST_RECEIVED)
+    if not user.is_agency:
+        q = q.where(DeletionRequest.id.in_(
+            sa.select(DeletionRequestMatch.request_id)
+            .join(TikTokConnection, TikTokConnection.id == DeletionRequestMatch.connection_id)
+            .where(TikTokConnection.workspace_id == workspace.id)))
+    is_open = DeletionRequest.status == REQUEST_IN_REVIEW
+    open_ = db.session.scalars(q.where(is_open).order_by(DeletionRequest.verified_at, DeletionRequest.id)).all()
+    decided = db.session.scalars(q.where(~is_open).order_by(DeletionRequest.decided_at.desc(),
+                                                            DeletionRequest.id.desc()).limit(100)).all()
+    return list(open_) + list(decided)
+
+
+def deletion_request_or_404(user: User, request_id: int):
+    """A confirmed request the user may see (agency staff; members of a workspace whose
+    account it names), or 404 — whether it exists or not."""
+    from app.models import DeletionRequest, DeletionRequestMatch
+    from app.models.deletion import REQUEST_RECEIVED
+
+    req = db.session.get(DeletionRequest, request_id) if is_storable_id(request_id) else None
+    if req is None or req.status == REQUEST_RECEIVED:
+        raise NotFound()
+    if user.is_agency:
+        return req
+    workspace_ids = db.session.scalars(
+        sa.select(TikTokConnection.workspace_id).join(
+            DeletionRequestMatch, DeletionRequestMatch.connection_id == TikTokConnection.id)
+        .where(DeletionRequestMatch.request_id == req.id)).all()
+    if not any(role_in(user, ws_id) is not None for ws_id in set(workspace_ids)):
+        raise NotFound()
+    return req
+
+
+def visible_request_accounts(user: User, req) -> list[TikTokConnection]:
+    """The connected accounts `req` names that `user` manages (all of them for agency staff)."""
+    from app.models import DeletionRequestMatch
+
+    conns = db.session.scalars(
+        sa.select(TikTokConnection)
+        .join(DeletionRequestMatch, DeletionRequestMatch.connection_id == TikTokConnection.id)
+        .where(DeletionRequestMatch.request_id == req.id).order_by(TikTokConnection.id)).all()
+    return [c for c in conns if user.is_agency or can_manage(user, c.workspace_id)]

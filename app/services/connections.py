@@ -50,6 +50,9 @@ log = logging.getLogger("app.connections")
 PROVIDER_ACCOUNTS = "tiktok-accounts"
 PROVIDER_ADS = "tiktok-ads"
 PROVIDER_ADS_CHOICE = "tiktok-ads-choice"  # an ads token waiting for "choose advertiser"
+# A public data-deletion request proving ownership with TikTok (app/services/deletion_requests.py):
+# bound to the request and the browser session, never to a user; it can never complete a connect.
+PROVIDER_DELETION_VERIFY = "deletion-verify"
 TRANSACTION_TTL = timedelta(minutes=10)
 # Sealed in place of a verifier when TIKTOK_PKCE is off, so the transaction still carries
 # proof that we started it; never a valid verifier (those are 43-128 characters).
@@ -95,13 +98,14 @@ class NotConfigured(ConnectError):
 class PendingConnect:
     """What a consumed transaction told us (the verifier stays sealed until used)."""
 
-    user_id: int
-    workspace_id: int
+    user_id: int | None  # None (as is workspace_id) for a deletion request's ownership check
+    workspace_id: int | None
     verifier_sealed: bytes | None  # the PKCE verifier; the ads token for a choice; None for an ads start
     state_hash: str
     session_ref_hash: str
     expires_at: datetime
     provider: str = PROVIDER_ACCOUNTS
+    deletion_request_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,9 +194,10 @@ def _pending_aad(provider: str, workspace_id: int, state_hash: str) -> bytes:
 # --------------------------------------------------------------------- connect flow
 
 
-def _store_transaction(user_id: int, workspace_id: int, *, provider: str, session_ref: str,
-                       secret: str | None, keyring, now: datetime) -> str:
-    """Record a pending transaction (state hashed, `secret` sealed) and return its state."""
+def _store_transaction(user_id: int | None, workspace_id: int | None, *, provider: str, session_ref: str,
+                       secret: str | None, keyring, now: datetime, deletion_request_id: int | None = None) -> str:
+    """Record a pending transaction (state hashed, `secret` sealed) and return its state.
+    A signed-in flow gives a user and workspace; a deletion request's check gives only its id."""
     state = pkce.new_state()
     state_hash = _sha256(state)
     # Old transactions are useless after 10 minutes; clear them as we go.
@@ -205,6 +210,7 @@ def _store_transaction(user_id: int, workspace_id: int, *, provider: str, sessio
                          if secret else None),
         user_id=user_id,
         workspace_id=workspace_id,
+        deletion_request_id=deletion_request_id,
         created_at=now,
         expires_at=now + TRANSACTION_TTL,
     ))
@@ -249,7 +255,8 @@ def take_transaction(state: str | None, *, provider: str = PROVIDER_ACCOUNTS) ->
     db.session.delete(txn)
     return PendingConnect(user_id=txn.user_id, workspace_id=txn.workspace_id, verifier_sealed=txn.verifier_sealed,
                           state_hash=txn.state_hash, session_ref_hash=txn.session_ref_hash,
-                          expires_at=txn.expires_at, provider=txn.provider)
+                          expires_at=txn.expires_at, provider=txn.provider,
+                          deletion_request_id=txn.deletion_request_id)
 
 
 def verify_pending(pending: PendingConnect, *, session_ref: str | None, user: User | None, now: datetime) -> None:

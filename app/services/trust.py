@@ -60,10 +60,10 @@ EXCLUDED_TABLES: Mapping[str, str] = {
     "memberships": "Who belongs to which workspace, and in which role; not TikTok data.",
     "recovery_codes": "Two-factor sign-in recovery codes, stored as salted digests; not TikTok data.",
     "sign_in_challenges": "A sign-in waiting for its second step: a digest of the session's reference, valid 10 minutes; not TikTok data.",
-    "oauth_transactions": "A pending connect: a hashed state and a sealed PKCE verifier, deleted on callback or after 10 minutes; nothing from TikTok.",
+    "oauth_transactions": "A pending connect (or a data-deletion request's check with TikTok): a hashed state and a sealed PKCE verifier, deleted on callback or after 10 minutes; nothing from TikTok.",
     "job_claims": "Leases that stop two scheduler runs doing the same work (job name, row key, expiry); no TikTok data.",
     "report_deliveries": "Which user a weekly report was emailed to and when (recipient, status); the figures live in reports.",
-    "deletion_requests": "The handle and email a person typed into the public data-deletion form; not read from TikTok.",
+    "deletion_requests": "The handle and email a person typed into the public data-deletion form, and the staff decision on it (with its reason); not read from TikTok.",
     "deletion_receipts": "What a purge leaves behind: a reference code, counts and a time — nothing that identifies an account.",
 }
 

@@ -7,11 +7,13 @@ from flask_login import current_user, login_required
 from app.crypto import CryptoError
 from app.extensions import db
 from app.services import access, connections
+from app.services.deletion_requests import is_tiktok_check_state
 from app.tiktok import get_client
 from app.web.ids import optional_id
 from app.web.oauth_flow import no_referrer as _no_referrer
 from app.web.oauth_flow import now as _now
 from app.web.oauth_flow import session_ref as _session_ref
+from app.web.public import tiktok_check_callback
 from jobs.scheduler import wake
 
 bp = Blueprint("tiktok_auth", __name__)
@@ -29,6 +31,9 @@ def connect():
 
 @bp.get("/tiktok/auth/callback")
 def callback():
+    # TikTok allows one redirect URI: a data-deletion request's "Verify with TikTok" comes back here too.
+    if is_tiktok_check_state(request.args.get("state")):
+        return tiktok_check_callback()
     user = current_user if current_user.is_authenticated else None
     pending = None
     try:

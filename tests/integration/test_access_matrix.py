@@ -12,6 +12,7 @@ from tests.factories import make_connection
 PUBLIC = {
     "auth.login", "health.healthz", "public.privacy", "public.terms", "public.security",
     "public.data_deletion", "public.data_deletion_status", "public.data_deletion_verify", "static",
+    "public.data_deletion_tiktok",  # "Verify with TikTok" for a request, by its reference (test_deletion_review.py)
     "tiktok_webhook.webhook",  # signature-checked instead of signed in (tests/integration/test_webhook.py)
     "tiktok_auth.callback",  # checks its own state/session binding (tests/integration/test_connect.py)
     "tiktok_ads.callback",  # the same checks, for the ads link (tests/integration/test_ads_link.py)
@@ -46,6 +47,8 @@ SCOPED = {
 }
 # Routes that change state but are called by TikTok, not a browser: signature-checked instead.
 CSRF_EXEMPT: set[str] = {"tiktok_webhook.webhook"}
+# The data-deletion review queue: agency staff and the named workspaces' admins (test_deletion_review.py).
+SCOPED["deletion_reviews.index"] = [lambda o: f"/settings/deletion-requests?workspace={o['ws'].id}"]
 
 
 def _app_rules(app):
@@ -122,6 +125,31 @@ SCOPED_POSTS["account.workspace_requirement"] = lambda o: ("/settings/workspace/
                                                            {"workspace_id": o["ws"].id, "require": "on"})
 # Admin-only actions: a creator of the same workspace is refused and nothing is started.
 ADMIN_POSTS = {"tiktok_ads.connect", "reports.build", "reports.test_send", "account.workspace_requirement"}
+
+
+
+def _request_in_review(conn) -> int:
+    """A confirmed public deletion request naming `conn`, waiting for a decision."""
+    from datetime import datetime, timezone
+
+    from app.models import DeletionRequest, DeletionRequestMatch
+
+    now = datetime.now(timezone.utc)
+    req = DeletionRequest(reference=f"r{conn.id:023d}", handle=conn.username, email="someone@example.com",
+                          status="in_review", created_at=now, verified_at=now)
+    db.session.add(req)
+    db.session.flush()
+    db.session.add(DeletionRequestMatch(request_id=req.id, connection_id=conn.id, matched_at=now))
+    db.session.commit()
+    return req.id
+
+
+# Deciding a deletion request: agency staff only (outsiders 404, creators and client admins 403).
+SCOPED_POSTS["deletion_reviews.approve"] = lambda o: (
+    f"/settings/deletion-requests/{_request_in_review(o['conn'])}/approve", {})
+SCOPED_POSTS["deletion_reviews.reject"] = lambda o: (
+    f"/settings/deletion-requests/{_request_in_review(o['conn'])}/reject", {"reason": "Not the owner."})
+ADMIN_POSTS |= {"deletion_reviews.approve", "deletion_reviews.reject"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))

@@ -1,6 +1,7 @@
-"""The public data-deletion request: form → emailed link → verified → fulfilled by the
-next purge → requester told. Same answer whether or not we hold the handle; nothing is
-deleted before verification."""
+"""The public data-deletion request: form → emailed link → in review → approved by agency
+staff → fulfilled by the next purge → requester told. Same answer whether or not we hold
+the handle; nothing is deleted before a decision (tests/integration/test_deletion_review.py
+covers the review queue and "Verify with TikTok")."""
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +12,7 @@ from app.extensions import db
 from app.models import DeletionRequest, TikTokConnection
 from app.services import deletion_requests
 from jobs.runner import run_job as _run_job
-from tests.conftest import Client
+from tests.conftest import Client, login
 from tests.factories import make_connection, seed_account_data
 
 
@@ -96,22 +97,43 @@ def test_request_end_to_end_across_workspaces(mail_app, anon, smtp_server, peopl
     v = confirm(anon, token_path)
     assert v.status_code == 200 and "confirmed" in v.get_data(as_text=True)
     assert v.headers["Cache-Control"] == "no-store" and v.headers["Referrer-Policy"] == "no-referrer"
-    assert "scheduled for the next nightly run" in anon.get(status_url).get_data(as_text=True)
+    assert "Pending review" in anon.get(status_url).get_data(as_text=True)
+    assert "in review" in smtp_server.messages[-1]["Subject"] and len(smtp_server.messages) == 2
 
-    # The active one is revoked first (no token here → nothing to call), then everything goes.
+    # A confirmed mailbox is not proof of owning the account: the purge deletes nothing,
+    # it tells the agency, the two workspaces' admins and the owners instead.
     result = run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=5))
+    assert "connections_purged" not in result.counts and "requests_completed" not in result.counts
+    assert count(TikTokConnection) == 3
+    assert db.session.get(TikTokConnection, a.id).status == "active"
+    told = sorted(m["To"] for m in smtp_server.messages[2:])
+    assert told == ["admin@example.com", "agency@example.com", "outsider@example.com"]
+
+    # An agency user approves: both accounts are marked for deletion like "Delete all data".
+    staff = mail_app.test_client()
+    login(staff, people.agency)
+    req_id = db.session.scalar(sa.select(DeletionRequest.id))
+    assert staff.post_form(f"/settings/deletion-requests/{req_id}/approve").status_code == 303
+    db.session.rollback()  # end the test's read snapshot (SQLite WAL) to see what the request committed
+    for conn_id in ids:
+        conn = db.session.get(TikTokConnection, conn_id)
+        assert conn.status == "disconnected" and conn.deletion_requested_at is not None
+    assert "approved" in smtp_server.messages[-1]["Subject"]
+    assert "Approved" in anon.get(status_url).get_data(as_text=True)
+
+    result = run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=10))
     assert result.counts["connections_purged"] == 2 and result.counts["requests_completed"] == 1
     assert count(TikTokConnection, TikTokConnection.id.in_(ids)) == 0
     assert count(TikTokConnection, TikTokConnection.id == keep.id) == 1
     done = anon.get(status_url).get_data(as_text=True)
     assert "Completed" in done and "has been deleted" in done and "UTC" in done
-    assert len(smtp_server.messages) == 2
-    assert "complete" in smtp_server.messages[1]["Subject"]
+    assert "complete" in smtp_server.messages[-1]["Subject"]
+    sent = len(smtp_server.messages)
     req = db.session.scalar(sa.select(DeletionRequest))
     assert req.status == "completed" and req.email == "" and req.handle != "brassorbit3" and len(req.handle) == 64
     # A second purge run does nothing more and sends nothing.
-    run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=10))
-    assert len(smtp_server.messages) == 2
+    run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=15))
+    assert len(smtp_server.messages) == sent
 
 
 def test_unknown_handle_gets_the_same_answer(mail_app, anon, smtp_server, people):
@@ -131,6 +153,13 @@ def test_unknown_handle_completes_without_revealing_anything(mail_app, anon, smt
     r = file_request(anon, handle="nobody_here")
     confirm(anon, verify_link(smtp_server))
     result = run_job(mail_app, "purge")
+    assert "requests_completed" not in result.counts  # it waits for a decision like any other
+    assert "Pending review" in anon.get(r.headers["Location"]).get_data(as_text=True)
+    staff = mail_app.test_client()
+    login(staff, people.agency)
+    req_id = db.session.scalar(sa.select(DeletionRequest.id))
+    assert staff.post_form(f"/settings/deletion-requests/{req_id}/approve").status_code == 303
+    result = run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=1))
     assert result.counts["requests_completed"] == 1
     assert "has been deleted" in anon.get(r.headers["Location"]).get_data(as_text=True)
 
