@@ -175,17 +175,12 @@ def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *
     if fields:
         # New posts: walk from the newest until the last sync's horizon (everything the first time).
         horizon = None if first_sync or last_synced_at is None else last_synced_at - WALK_OVERLAP
-        cursor, seen = None, set()
-        for _ in range(MAX_POSTS):  # bounded; each page retried on 40100
-            page = call(client.list_videos, access, open_id, cursor=cursor, fields=fields)
+        for page in client.iter_video_pages(access, open_id, fields=fields, fetch=call):
             videos.extend(page.videos)
             reached_horizon = horizon is not None and any(
                 v.create_time is not None and v.create_time < horizon for v in page.videos)
-            if (len(videos) >= MAX_POSTS or reached_horizon or not page.has_more or page.cursor is None
-                    or page.cursor in seen):
+            if len(videos) >= MAX_POSTS or reached_horizon:
                 break
-            seen.add(page.cursor)
-            cursor = page.cursor
         videos = videos[:MAX_POSTS]
         # Known posts that can still change: by id, 20 per call, never the whole list again.
         walked = {v.item_id for v in videos}

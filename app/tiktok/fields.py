@@ -99,6 +99,10 @@ AD_GET_FIELDS: frozenset[str] = frozenset({
     "advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name", "identity_type", "identity_id",
     "tiktok_item_id", "video_id", "operation_status", "secondary_status", "create_time", "ad_text",
 })
+#: `advertiser/info/` fields (bububa/tiktok-business `model/advertiser/info.go`).
+ADVERTISER_INFO_FIELDS: frozenset[str] = frozenset({
+    "advertiser_id", "name", "currency", "timezone", "display_timezone", "status", "company",
+})
 REPORT_METRICS: frozenset[str] = frozenset({
     "spend", "impressions", "clicks", "ctr", "cpm", "cpc", "reach", "frequency", "video_play_actions",
     "video_watched_2s", "video_watched_6s", "video_views_p100", "likes", "comments", "shares", "follows",

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from app.tiktok import TikTokError
-from app.tiktok import client as client_module
+from app.tiktok import accounts as client_module
 from app.tiktok import fields as documented
 from app.tiktok.client import (
     DEFAULT_PROFILE_FIELDS,

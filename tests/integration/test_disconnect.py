@@ -86,6 +86,8 @@ def test_token_already_invalid_counts_as_revoked(app, client, people, requests_m
     conn = make_connected(app, people.workspace, people.admin)
     db.session.commit()
     requests_mock.post(REVOKE, json=load("error_access_token_invalid"))
+    # TikTok documents no code for "already dead": the client asks token_info, which refuses it too.
+    requests_mock.post(REVOKE.replace("oauth2/revoke/", "token_info/get/"), json=load("error_access_token_invalid"))
     login(client, people.admin)
     assert client.hx("post", f"/connections/{conn.id}/disconnect").status_code == 200
     conn = reload(conn.id)

@@ -342,9 +342,6 @@ def test_revoke_posts_the_access_token(client, tt, requests_mock):
     }
 
 
-@pytest.mark.xfail(strict=True, raises=TikTokError, reason=(
-    "client.revoke does not resolve an undocumented code with token_info, so it never raises the "
-    "TokenInvalid its docstring (and app/services/disconnect.py) rely on for an already-dead grant"))
 def test_revoke_of_a_token_tiktok_already_refuses_is_token_invalid(client, tt, requests_mock):
     requests_mock.post(tt.BASE + "tt_user/oauth2/revoke/", json=tt.load("error_undocumented_40104.json"))
     token_info_route(requests_mock, tt, json=tt.load("error_undocumented_40104.json"))
@@ -377,11 +374,8 @@ def test_token_info_posts_app_id_and_token_and_returns_scopes(client, tt, reques
 @pytest.mark.parametrize("fixture", [
     "error_undocumented_40104.json", "error_undocumented_40105.json", "error_undocumented_40001.json",
     "error_undocumented_40106.json", "error_other.json",
-    # Known client bug: token_info turns only *plain* TikTokErrors into TokenInvalid, so 40110
-    # (mapped to InvalidGrant by interpret_response) escapes as InvalidGrant and _data_call /
-    # refresh then treat it as "token_info could not tell". Every code but 40100/40101 must mean dead.
-    pytest.param("error_auth_code_invalid.json", marks=pytest.mark.xfail(
-        strict=True, raises=InvalidGrant, reason="client.token_info lets 40110 escape as InvalidGrant")),
+    # 40110 is mapped to InvalidGrant elsewhere; on token_info it too means "not usable".
+    "error_auth_code_invalid.json",
 ])
 @pytest.mark.parametrize("status", [200, 400, 401])
 def test_token_info_refusal_means_the_token_is_dead(client, tt, requests_mock, fixture, status):
