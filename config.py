@@ -51,7 +51,7 @@ SETTING_NAMES = frozenset({
     "APP_ENV", "SECRET_KEY", "DATABASE_URL", "TOKEN_KEYS", "KMS_KEY_ID", "APP_BASE_URL",
     "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_REDIRECT_URI", "TIKTOK_SCOPES",
     "TIKTOK_ADS_APP_ID", "TIKTOK_ADS_SECRET", "TIKTOK_ADS_REDIRECT_URI", "TIKTOK_AUTH_URL",
-    "TIKTOK_BUSINESS_API_BASE", "TIKTOK_ADS_AUTH_URL", "TIKTOK_SANDBOX", "TIKTOK_HTTP_TIMEOUT",
+    "TIKTOK_BUSINESS_API_BASE", "TIKTOK_ADS_AUTH_URL", "TIKTOK_SANDBOX", "TIKTOK_HTTP_TIMEOUT", "TIKTOK_PKCE",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT", "MAIL_OUTBOX_DIR", "SCHEDULER_ENABLED", "RETENTION_DAYS", "SECURITY_CONTACT",
     "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
@@ -229,6 +229,9 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     if not scopes or any(not all(c.isalnum() or c in "._" for c in s) for s in scopes):
         raise ConfigError("TIKTOK_SCOPES: expected a comma-separated list of scope names")
     cfg["TIKTOK_SCOPES"] = scopes
+    # PKCE on the consent URL and the code exchange (TikTok's hex S256). On by default; an
+    # operator can turn it off without a code change should TikTok refuse it for web apps.
+    cfg["TIKTOK_PKCE"] = _bool("TIKTOK_PKCE", get("TIKTOK_PKCE"), default=True)
     cfg["TIKTOK_HTTP_TIMEOUT"] = float(_int("TIKTOK_HTTP_TIMEOUT", get("TIKTOK_HTTP_TIMEOUT"), 10, lo=1, hi=120))
 
     # Mail: SMTP when MAIL_SERVER is set, else .eml files in instance/outbox/.
