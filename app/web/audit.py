@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import TikTokConnection, User
 from app.services import access, audit
+from app.services.dashboard import csv_safe
 from app.web.context import current_workspace, workspace_scoped
 
 bp = Blueprint("audit", __name__)
@@ -51,12 +53,21 @@ def index():
 def export_csv():
     ws, rows = _context(EXPORT_LIMIT)
     out = io.StringIO()
+    out.write("\ufeff")  # so spreadsheets read the UTF-8 (names, handles) as UTF-8
     writer = csv.writer(out)
     writer.writerow(["time (UTC)", "event", "description", "by", "account", "detail"])
     for r in rows:
-        cells = [r["at"].strftime("%Y-%m-%d %H:%M:%S"), r["event"], r["what"], r["who"], r["account"], r["detail"]]
-        # a cell starting with = + - @ would run as a formula in a spreadsheet
-        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in map(str, cells)])
-    filename = f"audit-{ws.name.lower().replace(' ', '-')}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        writer.writerow([csv_safe(c) for c in (
+            r["at"].strftime("%Y-%m-%d %H:%M:%S"), r["event"], r["what"], r["who"], r["account"], r["detail"])])
+    # send_file writes the Content-Disposition: a quoted ASCII `filename` and, for any other
+    # character, an RFC 5987 `filename*` (a header must be Latin-1; a workspace name need not be).
+    return send_file(io.BytesIO(out.getvalue().encode("utf-8")), mimetype="text/csv", as_attachment=True,
+                     download_name=download_name(ws.name))
+
+
+def download_name(workspace_name: str) -> str:
+    """`audit-café-łódź-東京.csv`: the workspace name in lower case, spaces as hyphens,
+    without the characters a file name cannot hold on some systems (`"*/:<>?\\|`, controls)."""
+    stem = re.sub(r'[\x00-\x1f\x7f"*/:<>?\\|]+', "", workspace_name).strip().lower()
+    stem = re.sub(r"\s+", "-", stem) or "workspace"
+    return f"audit-{stem}.csv"
