@@ -209,4 +209,10 @@ def configure(app: Flask) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    # APScheduler logs every job it adds and starts at INFO ("Adding job tentatively…"):
+    # noise at each start. Its warnings (a run missed or skipped) still show, and our own
+    # `jobs.scheduler` line says which jobs are scheduled.
+    scheduler_log = logging.getLogger("apscheduler")
+    if scheduler_log.level == logging.NOTSET:
+        scheduler_log.setLevel(logging.WARNING)
     log_requests(app)
