@@ -3,16 +3,17 @@ from app.models.audit import AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
 from app.models.deletion import DeletionReceipt, DeletionRequest, DeletionRequestMatch
-from app.models.job import JobClaim
+from app.models.job import JobClaim, JobRun, PurgeReceiptLink
 from app.models.post import Post, PostMetric
 from app.models.report import Report, ReportConnection, ReportDelivery
 from app.models.snapshot import AccountSnapshot, AudienceSnapshot, SparkAdMetric
 from app.models.two_factor import RecoveryCode, SignInChallenge
 from app.models.user import User
+from app.models.webhook import WebhookDelivery
 from app.models.workspace import Membership, Workspace
 
 __all__ = [
-    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "JobClaim",
-    "Membership", "OAuthTransaction", "Post", "PostMetric", "Report", "ReportConnection",
-    "RecoveryCode", "ReportDelivery", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "Workspace", "utcnow",
+    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "JobClaim", "JobRun",
+    "Membership", "OAuthTransaction", "Post", "PostMetric", "PurgeReceiptLink", "Report", "ReportConnection",
+    "RecoveryCode", "ReportDelivery", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "WebhookDelivery", "Workspace", "utcnow",
 ]

@@ -62,6 +62,10 @@ EXCLUDED_TABLES: Mapping[str, str] = {
     "sign_in_challenges": "A sign-in waiting for its second step: a digest of the session's reference, valid 10 minutes; not TikTok data.",
     "oauth_transactions": "A pending connect (or a data-deletion request's check with TikTok): a hashed state and a sealed PKCE verifier, deleted on callback or after 10 minutes; nothing from TikTok.",
     "job_claims": "Leases that stop two scheduler runs doing the same work (job name, row key, expiry); no TikTok data.",
+    "job_runs": "When each background job last ran and how it went (times, counts, a short error); no TikTok data.",
+    "webhook_deliveries": "A one-way digest of each TikTok webhook notice already handled, so a repeated notice is "
+                          "applied once; kept 7 days. No account identifier in readable form.",
+    "purge_receipt_links": "Which anonymous deletion receipt an unfinished purge writes into; removed when it finishes.",
     "report_deliveries": "Which user a weekly report was emailed to and when (recipient, status); the figures live in reports.",
     "deletion_requests": "The handle and email a person typed into the public data-deletion form, and the staff decision on it (with its reason); not read from TikTok.",
     "deletion_receipts": "What a purge leaves behind: a reference code, counts and a time — nothing that identifies an account.",

@@ -8,16 +8,17 @@ every workspace:
 - reason 5 ("developer revoked", i.e. our own revoke call from *another* workspace's
   disconnect) → that workspace did not ask to leave, so its connection is not
   disconnected and its data not scheduled for deletion: it moves to
-  `needs_reconnect` with its dead tokens wiped (SECURITY.md case 32);
+  `needs_reconnect` with its dead tokens wiped;
 - any other reason (the person removed the app in TikTok, the account was deleted,
   banned, …) → disconnected like a user disconnect, without a revoke call, and its
   purge scheduled after RETENTION_DAYS.
 
 Delivery is at least once: each (event, user_openid, create_time) is processed once.
-The key is remembered as a hash in a `JobClaim` row inserted in the same transaction
-as the effects, so a duplicate is refused by the unique constraint even when two
-deliveries race, and no open_id is stored in the clear. Nothing here calls TikTok,
-so the endpoint answers fast.
+The key is remembered as a hash in a `WebhookDelivery` row (its own table, unique key)
+inserted in the same transaction as the effects, so a duplicate is refused by the
+unique constraint even when two deliveries race on different instances, and no
+open_id is stored in the clear. Keys are forgotten after TikTok's retry window. Nothing
+here calls TikTok, so the endpoint answers fast.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import JobClaim, TikTokConnection
+from app.models import TikTokConnection, WebhookDelivery
 from app.models.connection import STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
 from app.services import audit
 from app.services.connections import wipe_tokens
@@ -43,7 +44,6 @@ log = logging.getLogger("app.webhooks")
 
 AUTHORIZATION_REMOVED = "authorization.removed"
 REASON_DEVELOPER_REVOKED = 5
-DEDUP_JOB = "tiktok-webhook"
 DEDUP_TTL = timedelta(days=7)  # TikTok retries for up to 72 h
 
 
@@ -114,8 +114,7 @@ def handle_event(event: WebhookEvent, *, now: datetime, retention_days: int) -> 
 def _first_delivery(event: WebhookEvent, *, now: datetime) -> bool:
     try:
         with db.session.begin_nested():
-            db.session.add(JobClaim(job=DEDUP_JOB, key=dedup_key(event), owner="processed", claimed_at=now,
-                                    expires_at=now + DEDUP_TTL))
+            db.session.add(WebhookDelivery(key=dedup_key(event), received_at=now))
     except IntegrityError:
         return False
     return True
@@ -139,5 +138,5 @@ def _apply_authorization_removed(conn: TikTokConnection, event: WebhookEvent, *,
 def forget_expired_keys(*, now: datetime) -> int:
     """Dedup keys older than TikTok's retry window (called by the purge job)."""
     return db.session.execute(
-        sa.delete(JobClaim).where(JobClaim.job == DEDUP_JOB, JobClaim.expires_at < now)
+        sa.delete(WebhookDelivery).where(WebhookDelivery.received_at < now - DEDUP_TTL)
     ).rowcount or 0

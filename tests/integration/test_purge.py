@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import (AccountSnapshot, AuditEvent, DeletionReceipt, JobClaim, Post, PostMetric, Report,
+from app.models import (AccountSnapshot, AuditEvent, DeletionReceipt, Post, PostMetric, PurgeReceiptLink, Report,
                         ReportConnection, SparkAdMetric, TikTokConnection)
 from app.services import disconnect
 from jobs.runner import run_job as _run_job
@@ -53,7 +53,7 @@ def assert_nothing_references(conn_id: int, needles: list[str]):
             assert value != conn_id, (table.name, column)
         if isinstance(value, (dict, list)):
             assert f'"connection_id": {conn_id}' not in text, (table.name, column)
-        if table.name == "job_claims" and column == "key":
+        if table.name == "job_claims" and column == "key":  # no lease left naming it either
             assert value != f"connection:{conn_id}"
 
 
@@ -146,7 +146,7 @@ def test_purge_interrupted_midway_resumes_into_one_receipt(app, people):
     assert len(receipts) == 1 and receipts[0].reference == partial.reference
     assert receipts[0].counts["post_metrics"] == 10 and receipts[0].counts["posts"] == 5
     assert receipts[0].counts["complete"] is True
-    assert count(JobClaim, JobClaim.job == "purge-receipt") == 0
+    assert count(PurgeReceiptLink) == 0
     assert steps_seen.count("post_metrics") >= 1
     # Running again finds nothing to do.
     assert run_job(app, "purge", now=NOW).counts.get("connections_purged") is None
@@ -202,7 +202,7 @@ def test_purge_stops_if_the_account_is_reconnected_mid_run(app, people):
     assert result.counts["stopped_reconnected"] == 1
     assert db.session.get(TikTokConnection, conn_id).status == "active"
     assert count(Post, Post.connection_id == conn_id) == 4
-    assert count(JobClaim, JobClaim.job == "purge-receipt") == 0
+    assert count(PurgeReceiptLink) == 0
 
 
 def test_pending_revocation_defers_the_purge(app, people, requests_mock):
