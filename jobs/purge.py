@@ -72,8 +72,7 @@ def _guard(result: JobResult, what: str, fn) -> None:
         fn()
     except Exception as e:  # keep going past one bad item
         db.session.rollback()
-        log.exception("purge failed on %s", what)
-        result.errors.append(f"{what}: {type(e).__name__}")
+        result.item_failed(what, e)
 
 
 def _schedule_request(req, *, app, now: datetime, result: JobResult) -> None:

@@ -34,7 +34,7 @@ def run(*, now: datetime, limit: int = 500, **_) -> JobResult:
         except Exception as e:  # one bad item never stops the rest
             db.session.rollback()
             result.add("error")
-            result.errors.append(f"connection {connection_id}: {type(e).__name__}")
+            result.item_failed(f"connection {connection_id}", e)
             continue
         result.add(outcome.value)
     for key, n in notices.send_due_notices(now=now).items():

@@ -63,8 +63,7 @@ def run(*, now: datetime | None = None, limit: int = 100, **opts) -> JobResult:
             result.add(outcome.result)
         except Exception as e:  # keep going past one bad connection
             db.session.rollback()
-            log.exception("revoke-retry failed connection=%s", conn_id)
-            result.errors.append(f"connection {conn_id}: {type(e).__name__}")
+            result.item_failed(f"connection {conn_id}", e)
         finally:
             release_lease(NAME, str(conn_id), owner)
     return result

@@ -40,7 +40,7 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
         except Exception as e:
             db.session.rollback()
             result.add("error")
-            result.errors.append(f"connection {connection_id}: {type(e).__name__}")
+            result.item_failed(f"connection {connection_id}", e)
         finally:
             release_lease("sync", f"connection:{connection_id}", owner)
     ads = db.session.scalars(_due_ads(now)).all()
@@ -56,7 +56,7 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
             result.add("ads_" + sync.sync_ads_account(ads_id, client=client, keyring=keyring, now=now).status)
         except Exception as e:
             db.session.rollback()
-            result.errors.append(f"ads account {ads_id}: {type(e).__name__}")
+            result.item_failed(f"ads account {ads_id}", e)
         finally:
             release_lease("sync", f"ads:{ads_id}", owner)
     return result

@@ -66,9 +66,8 @@ def run(*, now: datetime | None = None, limit: int = 1000, **_) -> JobResult:
             result.add(check_connection(conn_id, client=client, keyring=keyring, now=now))
         except Exception as e:  # one bad connection never stops the rest
             db.session.rollback()
-            log.exception("token-check failed connection=%s", conn_id)
             result.add("error")
-            result.errors.append(f"connection {conn_id}: {type(e).__name__}")
+            result.item_failed(f"connection {conn_id}", e)
         finally:
             release_lease(NAME, str(conn_id), owner)
     return result

@@ -54,9 +54,8 @@ def run(*, now: datetime, week: str | None = None, limit: int | None = None,
             _build(ws_id, explicit, now=now, result=result)
         except Exception as e:  # keep going past one bad workspace
             db.session.rollback()
-            log.exception("weekly report failed workspace=%s", ws_id)
             result.add("errors")
-            result.errors.append(f"workspace {ws_id}: {type(e).__name__}")
+            result.item_failed(f"workspace {ws_id}", e)
     # Everything due, not only this run's reports: a report another instance built is
     # shared out between both (claims), and earlier failures whose backoff passed go too.
     # By default at least every delivery this run queued: a fixed cap would leave the rest
