@@ -16,6 +16,10 @@ graceful_timeout = 30
 keepalive = 5
 max_requests = 2000     # recycle workers to bound memory growth
 max_requests_jitter = 200
+# A recycled worker starts its own scheduler again (post_worker_init below). Its start-up
+# catch-up of weekly-reports and purge runs only when the shared job_runs record shows a
+# scheduled run was missed, and once per missed run across all workers and instances
+# (jobs/scheduler.py `catch_up`), so recycling never repeats them.
 accesslog = "-"
 # No query string in the access log: the OAuth callback's carries a code. Paths can be
 # secrets too (one-time links such as /data-deletion/verify/<token>): the logger class

@@ -68,6 +68,46 @@ def jobs_run(name: str, week: str | None) -> None:
         click.echo(f"  problem: {error}", err=True)
 
 
+@jobs_cli.command("status")
+def jobs_status() -> None:
+    """Each job's last run and success, failures, failed items and lag, from every instance."""
+    from datetime import datetime, timezone
+
+    from jobs.scheduler import statuses
+
+    now = datetime.now(timezone.utc)
+    rows = statuses(now)
+    db.session.commit()
+    click.echo(f"{'job':<16} {'last run':<24} {'last success':<16} {'runs':>6} {'failed':>6} {'items':>6}  lag")
+    for s in rows:
+        run = s.run
+        if run is None or run.last_started_at is None:
+            click.echo(f"{s.name:<16} {'never':<24} {'never':<16} {0:>6} {0:>6} {0:>6}  -")
+            continue
+        last = f"{_ago(run.last_started_at, now)} {run.last_status or ''}"
+        lag = "-" if s.lag is None else ("on time" if not s.lag else f"{_duration(s.lag)} late")
+        click.echo(f"{s.name:<16} {last:<24} {_ago(run.last_success_at, now):<16} {run.runs_total:>6} "
+                   f"{run.failures_total:>6} {run.item_errors_total:>6}  {lag}")
+        if run.last_error:
+            click.echo(f"{'':<16} last error {_ago(run.last_error_at, now)}: {run.last_error}")
+
+
+def _ago(at, now) -> str:
+    return "never" if at is None else f"{_duration(now - at)} ago"
+
+
+def _duration(delta) -> str:
+    """Two units at most: 42s, 5m 3s, 3h 12m, 2d 4h."""
+    seconds = max(0, int(delta.total_seconds()))
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    for i, (unit, size) in enumerate(units[:-1]):
+        if seconds >= size:
+            small, small_size = units[i + 1]
+            rest = (seconds % size) // small_size
+            return f"{seconds // size}{unit}" + (f" {rest}{small}" if rest else "")
+    return f"{seconds}s"
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ALL_ROLES), required=True)
