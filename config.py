@@ -57,7 +57,7 @@ SETTING_NAMES = frozenset({
     "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
     "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT", "TWO_FACTOR_IP_RATE_LIMIT",
     "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
-    "REFRESH_NOW_MIN_INTERVAL_SECONDS",
+    "REFRESH_NOW_MIN_INTERVAL_SECONDS", "METRICS_TOKEN",
 })
 
 
@@ -296,6 +296,11 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["SANDBOX_CONTROL"] = _bool("SANDBOX_CONTROL", get("SANDBOX_CONTROL"), False)
     if production and cfg["SANDBOX_CONTROL"]:
         raise ConfigError("SANDBOX_CONTROL: cannot be on in production (it opens test-only endpoints and demo sign-ins)")
+
+    # /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it does not exist.
+    cfg["METRICS_TOKEN"] = get("METRICS_TOKEN") or None
+    if cfg["METRICS_TOKEN"] is not None and len(cfg["METRICS_TOKEN"]) < 24:
+        raise ConfigError("METRICS_TOKEN: use a random value of at least 24 characters")
 
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     return cfg

@@ -122,6 +122,9 @@ def register_blueprints(app: Flask) -> None:
     from app.web import deletion_reviews  # the review queue of public data-deletion requests
 
     app.register_blueprint(deletion_reviews.bp)
+    from app.web import metrics  # /metrics for Prometheus: only with METRICS_TOKEN, bearer-checked
+
+    app.register_blueprint(metrics.bp)
     errors.init_app(app)
     context.init_app(app)
 

@@ -14,6 +14,7 @@ PUBLIC = {
     "public.data_deletion", "public.data_deletion_status", "public.data_deletion_verify", "static",
     "public.data_deletion_tiktok",  # "Verify with TikTok" for a request, by its reference (test_deletion_review.py)
     "tiktok_webhook.webhook",  # signature-checked instead of signed in (tests/integration/test_webhook.py)
+    "metrics.metrics",  # Prometheus: 404 unless METRICS_TOKEN is set and sent as a bearer token (test_job_runs.py)
     "tiktok_auth.callback",  # checks its own state/session binding (tests/integration/test_connect.py)
     "tiktok_ads.callback",  # the same checks, for the ads link (tests/integration/test_ads_link.py)
     # The second step of signing in: only for a session holding a live sign-in challenge
