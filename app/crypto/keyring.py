@@ -372,9 +372,6 @@ class KmsKeyring:
                     )
         return self._client
 
-    def clear_cache(self) -> None:
-        self.cache.clear()
-
     def _call(self, op: str, **params: Any) -> dict[str, Any]:
         """Call KMS; map every failure to DecryptError (bad ciphertext/context) or KeyUnavailable."""
         from botocore.exceptions import BotoCoreError, ClientError

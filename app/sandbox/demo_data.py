@@ -55,9 +55,6 @@ COUNTRIES = ["US", "GB", "DE", "FR", "CA", "AU", "NL", "ES"]
 CITIES = ["New York", "London", "Los Angeles", "Berlin", "Paris", "Toronto", "Sydney", "Amsterdam", "Madrid",
           "Chicago"]
 AGE_GROUPS = ["18-24", "25-34", "35-44", "45-54", "55+"]
-GENDERS = ["Female", "Male", "Other"]
-# TikTok's traffic-source names for `impression_sources` (Direct Message only where TikTok Studio has it).
-IMPRESSION_SOURCES = ["For You", "Follow", "Personal Profile", "Search", "Sound", "Hashtag", "Direct Message"]
 
 #: TikTok returns follower demographics, `audience_activity` and post `audience_cities` only for
 #: accounts with at least this many followers.
