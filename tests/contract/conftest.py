@@ -111,7 +111,8 @@ class LiveSandbox:
         self.app = create_sandbox_app(self.settings)
         self.state = self.app.extensions["tiktok_sandbox"].sandbox_state
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="contract-sandbox", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       name="contract-sandbox", daemon=True)
         self.thread.start()
         self.base = f"http://127.0.0.1:{self.server.server_port}/sandbox/tiktok"
         self.api = self.base + "/open_api/v1.3/"

@@ -58,7 +58,7 @@ def test_werkzeug_dev_server_log_redacts_the_link(app, verify_path, caplog):
 
     secret = verify_path.rsplit("/", 1)[1]
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         with caplog.at_level(logging.INFO):

@@ -38,7 +38,7 @@ class ServedThread:
     def __init__(self, wsgi_app):
         self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
         self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     def stop(self):
