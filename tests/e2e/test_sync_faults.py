@@ -30,8 +30,10 @@ def snapshot_of_data():
 ])
 def test_fault_keeps_data_and_next_run_recovers(live_server, kind, expected):
     app = live_server.app
-    app.config.update(TIKTOK_HTTP_TIMEOUT=1, SYNC_RETRY_BASE_SECONDS=0)
-    app.extensions.pop("tiktok", None)  # rebuild the client with the short timeout
+    # No real waiting: quick retries at once, and a 40100 gives up this run at once instead of
+    # sleeping out its Retry-After (waiting it out is tests/integration/test_sync_rate_limit.py's,
+    # with the sleep injected).
+    app.config.update(SYNC_RETRY_BASE_SECONDS=0, SYNC_RATE_LIMIT_WAIT_SECONDS=0)
     s, ws_id = sign_in(live_server)
     connect_account(live_server, s, ws_id)
     now = datetime.now(timezone.utc)
@@ -41,9 +43,15 @@ def test_fault_keeps_data_and_next_run_recovers(live_server, kind, expected):
         assert before[0] and before[1]
     state = app.extensions["tiktok_sandbox"].sandbox_state
     # enough faults to outlast the quick retries inside one run
-    state.inject_fault(endpoint="business/video/list/", kind=kind, count=3, delay=2, retry_after=30)
+    state.inject_fault(endpoint="business/video/list/", kind=kind, count=3, delay=1, retry_after=30)
+    # A read timeout well under the sandbox's delay, for the faulty run only (a short timeout on
+    # the healthy runs would only make them flaky on a busy machine).
+    app.config["TIKTOK_HTTP_TIMEOUT"] = 0.2
+    app.extensions.pop("tiktok", None)  # the client is rebuilt with it
     later = now + timedelta(minutes=20)
     result = run_job(app, "sync", now=later)
+    app.config["TIKTOK_HTTP_TIMEOUT"] = 10
+    app.extensions.pop("tiktok", None)
     assert result.counts[expected] == 1, result
     with app.app_context():
         conn = db.session.scalar(sa.select(TikTokConnection))

@@ -3,27 +3,45 @@ import hashlib
 import hmac
 import json
 import queue
+import threading
 import time
 
 from .conftest import ServedThread
 
 
 class Receiver:
-    """A tiny webhook endpoint that records raw bodies and headers (optionally slow to answer)."""
+    """A tiny webhook endpoint that records raw bodies and headers. With `hold`, it answers
+    only once `release` is set (a receiver slower than anything the sender may wait for)."""
 
-    def __init__(self, delay: float = 0.0):
+    def __init__(self, hold: bool = False):
         self.events: queue.Queue = queue.Queue()
-        self.delay = delay
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
         self.served = ServedThread(self.wsgi)
         self.url = f"http://127.0.0.1:{self.served.port}/tiktok/webhook"
 
     def wsgi(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length)
-        time.sleep(self.delay)
+        self.release.wait(10)
         self.events.put((environ["PATH_INFO"], environ.get("HTTP_TIKTOK_SIGNATURE"), raw))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
+
+    def stop(self):
+        self.release.set()
+        self.served.stop()
+
+
+def deliveries(sbx, count: int) -> list[dict]:
+    """The sandbox's record of its webhook deliveries, once it holds `count` of them."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = sbx.http.get(sbx.url("/_control/webhooks")).json()["deliveries"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
 
 
 def verify(secret: str, header: str, raw: bytes) -> bool:
@@ -43,14 +61,16 @@ def test_signing_matches_the_documented_test_vector():
 
 
 def test_revoke_sends_signed_authorization_removed_without_blocking(make_sandbox):
-    receiver = Receiver(delay=1.5)
+    receiver = Receiver(hold=True)
     try:
         sbx = make_sandbox(webhook_url=receiver.url)
         data = sbx.connect()
-        started = time.monotonic()
         assert sbx.revoke(data["access_token"])["code"] == 0
-        assert time.monotonic() - started < 1.0  # the slow receiver does not hold up the revoke
+        # The receiver answers only now, after the revoke has returned, and the delivery still
+        # succeeds: the revoke cannot have waited for it (it would have timed out instead).
+        receiver.release.set()
         path, signature, raw = receiver.events.get(timeout=10)
+        assert [(d["status"], d["error"]) for d in deliveries(sbx, 1)] == [(200, None)]
         assert path == "/tiktok/webhook"
         assert verify(sbx.settings.client_secret, signature, raw)
         assert not verify("some other secret", signature, raw)
@@ -64,7 +84,7 @@ def test_revoke_sends_signed_authorization_removed_without_blocking(make_sandbox
         assert sbx.revoke(data["access_token"])["code"] == 0
         assert receiver.events.empty()
     finally:
-        receiver.served.stop()
+        receiver.stop()
 
 
 def test_user_removing_the_app_sends_reason_1(make_sandbox):
@@ -79,7 +99,7 @@ def test_user_removing_the_app_sends_reason_1(make_sandbox):
         assert json.loads(json.loads(raw)["content"]) == {"reason": 1}
         assert sbx.business_get(data["access_token"], data["open_id"]).json()["code"] == 40104
     finally:
-        receiver.served.stop()
+        receiver.stop()
 
 
 def test_unreachable_webhook_receiver_does_not_break_revoke(make_sandbox):
@@ -103,11 +123,16 @@ def test_silent_revocation_sends_no_webhook_and_token_info_says_dead(make_sandbo
         assert sbx.business_get(data["access_token"], data["open_id"]).json()["code"] == 40104
         assert sbx.refresh(data["refresh_token"])["code"] == 40106
         assert sbx.token_info(other["access_token"])["code"] == 0  # only that user's grants died
-        time.sleep(0.5)  # a webhook would have been sent by now (see the test above)
-        assert receiver.events.empty()
         assert sbx.http.get(sbx.url("/_control/webhooks")).json()["deliveries"] == []
+        # A webhook of the silent revocation would have been on its way before this one, which
+        # is sent on purpose; once this one is in, nothing else came.
+        sbx.http.post(sbx.url("/_control/deauthorize"), json={"username": "moontideco2"})
+        _, _, raw = receiver.events.get(timeout=10)
+        assert json.loads(raw)["user_openid"] == other["open_id"]
+        assert receiver.events.empty()
+        assert [json.loads(d["body"])["user_openid"] for d in deliveries(sbx, 1)] == [other["open_id"]]
     finally:
-        receiver.served.stop()
+        receiver.stop()
 
 
 def test_silent_revocation_by_open_id(sandbox):
