@@ -1,4 +1,5 @@
 """Migrations build the same schema as the models, on SQLite and PostgreSQL."""
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -22,18 +23,16 @@ def test_upgrade_matches_models_and_downgrade_works(app):
     upgrade()
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite"])
 def test_sqlite_enforces_foreign_keys(app):
-    if db.engine.dialect.name != "sqlite":
-        return
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 5000
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+@pytest.mark.parametrize("db_backend", ["postgresql"])
 def test_postgres_has_timeouts(app):
-    if db.engine.dialect.name != "postgresql":
-        return
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "30s"
         assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "10s"
