@@ -126,7 +126,7 @@ def status_kb(pid: int | str, field: str) -> int:
 def bench_sync(n: int, tmp: Path, wait: float | None = None) -> None:
     from app.extensions import db
     from app.models import TikTokConnection
-    from app.services import accounts, connections
+    from app.services import accounts, token_sealing
     from app.tiktok import get_client
     from jobs.runner import run_job
     from tests.e2e.sandbox_server import SandboxServer
@@ -142,7 +142,7 @@ def bench_sync(n: int, tmp: Path, wait: float | None = None) -> None:
         with app.app_context():
             ws = accounts.get_or_create_workspace("Bench Agency")
             user, _ = accounts.create_user("ops@bench.example", role="client_admin", workspace=ws, password="x" * 12)
-            client, keyring = get_client(app), connections.get_keyring(app)
+            client, keyring = get_client(app), token_sealing.get_keyring(app)
             now = datetime.now(timezone.utc)
             t0 = time.perf_counter()
             for i in range(n):
@@ -151,7 +151,7 @@ def bench_sync(n: int, tmp: Path, wait: float | None = None) -> None:
                                         username=f"bench_{i:04d}", granted_scopes=",".join(tokens.scopes))
                 db.session.add(conn)
                 db.session.flush()
-                connections.seal_tokens(conn, tokens, keyring=keyring, now=now)
+                token_sealing.seal_tokens(conn, tokens, keyring=keyring, now=now)
             db.session.commit()
             say(f"  seeded {n} connections with sandbox tokens in {time.perf_counter() - t0:.0f}s")
 

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
+from app.leases import acquire_lease, lock_rows, release_lease
 from app.models import TikTokConnection
 from app.services import disconnect
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from jobs import job
-from jobs.claims import acquire_lease, lock_rows, release_lease
 from jobs.result import JobResult
 
 log = logging.getLogger("jobs.revoke_retry")

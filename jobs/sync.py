@@ -1,4 +1,8 @@
-"""sync: profile, daily account metrics, posts and Spark Ads into daily snapshots."""
+"""sync: profile, daily account metrics, posts and Spark Ads into daily snapshots.
+
+Each due connection and ads account is one item: leased (so two instances never sync
+it at once), re-checked, then synced by app/workflows/sync.py, which commits its steps.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -7,11 +11,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
+from app.leases import acquire_lease, release_lease
 from app.models import AdsAccount, TikTokConnection
 from app.models.connection import STATUS_ACTIVE
-from app.services import connections, sync
-from app.services.leases import acquire_lease, release_lease
+from app.services import sync
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
+from app.workflows import sync as sync_workflow
 from jobs import job
 from jobs.result import JobResult
 
@@ -23,7 +29,7 @@ CLAIM_TTL = timedelta(minutes=10)
      description="profile stats, posts, per-post metrics and Spark Ads, idempotently")
 def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
     result = JobResult("sync")
-    client, keyring = get_client(current_app), connections.get_keyring(current_app)
+    client, keyring = get_client(current_app), get_keyring(current_app)
     due = db.session.scalars(sync.due_connections(now).limit(limit)).all()
     db.session.commit()
     for connection_id in due:
@@ -35,7 +41,7 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
             if not _still_due(connection_id, now):  # another instance synced it after we listed it
                 result.add("not_due")
                 continue
-            outcome = sync.sync_connection(connection_id, client=client, keyring=keyring, now=now)
+            outcome = sync_workflow.sync_connection(connection_id, client=client, keyring=keyring, now=now)
             result.add(outcome.status)
         except Exception as e:
             db.session.rollback()
@@ -53,7 +59,8 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
             db.session.expire_all()
             if db.session.scalar(_due_ads(now).where(AdsAccount.id == ads_id)) is None:
                 continue
-            result.add("ads_" + sync.sync_ads_account(ads_id, client=client, keyring=keyring, now=now).status)
+            outcome = sync_workflow.sync_ads_account(ads_id, client=client, keyring=keyring, now=now)
+            result.add("ads_" + outcome.status)
         except Exception as e:
             db.session.rollback()
             result.item_failed(f"ads account {ads_id}", e)

@@ -24,11 +24,13 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.models import TikTokConnection
 from app.models.connection import STATUS_ACTIVE
-from app.services import audit, connections, token_refresh
+from app.leases import acquire_lease, lock_rows, release_lease
+from app.services import audit
+from app.services.token_sealing import ACCESS, get_keyring, open_token
 from app.tiktok import errors as tt_errors
 from app.tiktok import get_client
+from app.workflows import token_vault
 from jobs import job
-from jobs.claims import acquire_lease, lock_rows, release_lease
 from jobs.result import JobResult
 
 log = logging.getLogger("jobs.token_check")
@@ -50,7 +52,7 @@ def run(*, now: datetime | None = None, limit: int = 1000, **_) -> JobResult:
     now = now or datetime.now(timezone.utc)
     result = JobResult(NAME)
     app = current_app._get_current_object()
-    client, keyring = get_client(app), connections.get_keyring(app)
+    client, keyring = get_client(app), get_keyring(app)
     ids = list(db.session.scalars(lock_rows(
         sa.select(TikTokConnection.id).where(*_due(now))
         .order_by(TikTokConnection.token_checked_at.is_not(None), TikTokConnection.token_checked_at,
@@ -74,13 +76,14 @@ def run(*, now: datetime | None = None, limit: int = 1000, **_) -> JobResult:
 
 
 def check_connection(conn_id: int, *, client, keyring, now: datetime) -> str:
-    """Check one connection; commits its own work. Returns the outcome's name."""
+    """Check one connection (one job item: it commits its own steps, and the vault its
+    refresh). Returns the outcome's name."""
     conn = db.session.scalar(sa.select(TikTokConnection).where(TikTokConnection.id == conn_id, *_due(now))
                              .execution_options(populate_existing=True))
     if conn is None:
         return "skipped"  # checked meanwhile, disconnected or reconnecting
     try:
-        access = connections.open_token(conn, connections.ACCESS, keyring=keyring)
+        access = open_token(conn, ACCESS, keyring=keyring)
     except (CryptoError, LookupError):
         access = None
     db.session.commit()  # no transaction open while TikTok answers
@@ -96,10 +99,10 @@ def check_connection(conn_id: int, *, client, keyring, now: datetime) -> str:
         info = None
     if info is None:
         # Refused (or unreadable): an expired access token refreshes; a revoked grant does not.
-        outcome = token_refresh.refresh_connection(conn_id, client=client, keyring=keyring, now=now, force=True)
-        if outcome is token_refresh.Outcome.NEEDS_RECONNECT:
+        outcome = token_vault.refresh(conn_id, client=client, keyring=keyring, now=now, force=True)
+        if outcome is token_vault.Outcome.NEEDS_RECONNECT:
             return "revoked"
-        if outcome is not token_refresh.Outcome.REFRESHED:
+        if outcome is not token_vault.Outcome.REFRESHED:
             return "unknown"
         conn = db.session.get(TikTokConnection, conn_id)
         if conn is not None:

@@ -90,7 +90,7 @@ def seed_performance(conn, *, days: int = 40, posts: int = 10, tz: str = "UTC", 
 def make_connected(app, workspace, owner, *, access: str = "act.LIVE-ACCESS", refresh: str = "rft.LIVE-REFRESH",
                    **fields) -> TikTokConnection:
     """A connection holding real sealed tokens (as after the connect flow)."""
-    from app.services.connections import get_keyring, seal_tokens
+    from app.services.token_sealing import get_keyring, seal_tokens
     from app.tiktok.types import TokenSet
 
     conn = make_connection(workspace, owner, **fields)

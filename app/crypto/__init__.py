@@ -1,6 +1,7 @@
 """Envelope encryption of tokens at rest (AES-256-GCM DEKs under a KEK from config or AWS KMS).
 
-Pure Python: no Flask imports. Only ``services/connections.py`` should call seal/open_sealed.
+Pure Python: no Flask imports. Only ``services/token_sealing.py`` (tokens) and
+``services/two_factor.py`` (its secrets) should call seal/open_sealed.
 """
 
 from .envelope import VERSION, blob_kid, open_sealed, rewrap, seal

@@ -2,7 +2,7 @@
 pending OAuth transactions.
 
 Token columns hold only sealed envelopes (see app/crypto); only
-services/connections.py seals and opens them, and they never appear in reprs.
+services/token_sealing.py seals and opens them, and they never appear in reprs.
 """
 from __future__ import annotations
 

@@ -58,12 +58,12 @@ from flask_mail import Message
 
 from app.crypto import CryptoError
 from app.extensions import db
+from app.leases import acquire_lease, release_lease
 from app.models import DeletionRequest, DeletionRequestMatch, Membership, OAuthTransaction, TikTokConnection, User
 from app.models.deletion import (DECIDED_BY_STAFF, DECIDED_BY_TIKTOK, MAX_REASON, REQUEST_APPROVED,
                                  REQUEST_COMPLETED, REQUEST_IN_REVIEW, REQUEST_RECEIVED, REQUEST_REJECTED)
 from app.models.workspace import ROLE_CLIENT_ADMIN
-from app.services import audit, connections, mail
-from app.services.leases import acquire_lease, release_lease
+from app.services import audit, mail, oauth_flows
 from app.tiktok import errors as tt_errors
 from app.tiktok import pkce
 from app.tiktok.client import TikTokClient
@@ -343,10 +343,10 @@ def begin_tiktok_check(req: DeletionRequest, *, session_ref: str, client: TikTok
     if req.status not in TIKTOK_VERIFIABLE:
         raise TikTokCheckError("This request is already approved; there is nothing to verify.",
                                reason="not_verifiable", status=409, request=req)
-    verifier = pkce.new_verifier() if use_pkce else connections.NO_PKCE
-    state = connections._store_transaction(None, None, provider=connections.PROVIDER_DELETION_VERIFY,
-                                           session_ref=session_ref, secret=verifier, keyring=keyring, now=now,
-                                           deletion_request_id=req.id)
+    verifier = pkce.new_verifier() if use_pkce else oauth_flows.NO_PKCE
+    state = oauth_flows.store_transaction(None, None, provider=oauth_flows.PROVIDER_DELETION_VERIFY,
+                                          session_ref=session_ref, secret=verifier, keyring=keyring, now=now,
+                                          deletion_request_id=req.id)
     audit.record("deletion_request.tiktok_check_started", request=req.id)
     return client.authorize_url(state, pkce.challenge(verifier) if use_pkce else None, scopes=list(VERIFY_SCOPES))
 
@@ -357,20 +357,20 @@ def is_tiktok_check_state(state: str | None) -> bool:
     if not state or len(state) > 512:
         return False
     return db.session.scalar(sa.select(OAuthTransaction.provider).where(
-        OAuthTransaction.state_hash == _hash(state))) == connections.PROVIDER_DELETION_VERIFY
+        OAuthTransaction.state_hash == _hash(state))) == oauth_flows.PROVIDER_DELETION_VERIFY
 
 
-def take_tiktok_check(state: str | None) -> connections.PendingConnect:
+def take_tiktok_check(state: str | None) -> oauth_flows.PendingConnect:
     """Consume the pending check for `state`: single use, so the caller commits this
     before anything else happens, whatever follows."""
     try:
-        return connections.take_transaction(state, provider=connections.PROVIDER_DELETION_VERIFY)
-    except connections.InvalidState as e:
+        return oauth_flows.take_transaction(state, provider=oauth_flows.PROVIDER_DELETION_VERIFY)
+    except oauth_flows.InvalidState as e:
         raise TikTokCheckError("This TikTok check was already used or is not one we started. Nothing was "
                                "changed. Start again from your request's status page.", reason=e.reason) from None
 
 
-def check_tiktok_session(pending: connections.PendingConnect, *, session_ref: str | None,
+def check_tiktok_session(pending: oauth_flows.PendingConnect, *, session_ref: str | None,
                          now: datetime) -> DeletionRequest:
     """The request a consumed check belongs to, if this browser session started it, in time."""
     req = db.session.get(DeletionRequest, pending.deletion_request_id) if pending.deletion_request_id else None
@@ -386,7 +386,7 @@ def check_tiktok_session(pending: connections.PendingConnect, *, session_ref: st
     return req
 
 
-def finish_tiktok_check(req: DeletionRequest, pending: connections.PendingConnect, args: Mapping[str, str], *,
+def finish_tiktok_check(req: DeletionRequest, pending: oauth_flows.PendingConnect, args: Mapping[str, str], *,
                         client: TikTokClient, keyring, now: datetime) -> TikTokCheck:
     """Exchange the code and compare the open_id TikTok returned with the connections the
     request names. A match approves the request; no match changes nothing. Either way
@@ -404,9 +404,9 @@ def finish_tiktok_check(req: DeletionRequest, pending: connections.PendingConnec
         raise TikTokCheckError("This request is already approved; nothing more to verify.",
                                reason="not_verifiable", status=409, request=req)
     try:
-        verifier = connections._open_pending(pending, keyring=keyring)
+        verifier = oauth_flows.open_pending(pending, keyring=keyring)
         tokens = client.exchange_code(code, verifier)
-    except (connections.ConnectError, CryptoError, tt_errors.TikTokError) as e:
+    except (oauth_flows.ConnectError, CryptoError, tt_errors.TikTokError) as e:
         raise TikTokCheckError("TikTok did not confirm who signed in, so nothing was changed. Please try again in "
                                "a minute.", reason=type(e).__name__, status=502, request=req) from None
     open_id = tokens.open_id

@@ -38,11 +38,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from app.crypto import CryptoError
+from app.extensions import db
+from app.leases import TOKEN_LEASE, acquire_lease, release_lease
 from app.models import TikTokConnection
 from app.models.connection import STATUS_DISCONNECTED
 from app.services import audit
-from app.services.connections import ACCESS, open_token, wipe_tokens
-from app.services.leases import acquire_lease, release_lease
+from app.services.token_sealing import ACCESS, open_token, wipe_tokens
 from app.tiktok import errors as tt_errors
 from app.tiktok.client import TikTokClient
 
@@ -79,25 +80,27 @@ def revoke_backoff(attempts: int) -> timedelta:
 
 @contextmanager
 def refresh_paused(conn_id: int, *, now: datetime, wait: float = 10.0) -> Iterator[bool]:
-    """Hold the token-refresh lease of the connection while disconnecting, so a refresh
-    in flight cannot write rotated tokens back onto a row we just wiped (SECURITY.md
-    case 26): we wait for it (at most `wait` seconds), and once we release, the refresh
-    job sees `disconnected` and skips. Yields whether the lease was obtained; a
-    disconnect never fails for lack of it. Commits (leases must be visible at once)."""
-    from app.services.token_refresh import LEASE_JOB
+    """Hold the connection's token lease while disconnecting, so a refresh in flight
+    cannot write rotated tokens back onto a row we just wiped: we wait for it (at most
+    `wait` seconds), and once we release, the refresh sees `disconnected` and skips.
+    Yields whether the lease was obtained; a disconnect never fails for lack of it.
 
+    The lease is its own transaction (app/leases.py): the caller's is neither committed
+    nor rolled back. Enter with nothing pending: rows read before are expired, so the
+    caller reads them again as they are under the lease (a refresh may just have ended)."""
     deadline = time.monotonic() + wait
-    owner = acquire_lease(LEASE_JOB, str(conn_id), now=now, ttl=timedelta(seconds=60))
+    owner = acquire_lease(TOKEN_LEASE, str(conn_id), now=now, ttl=timedelta(seconds=60))
     while owner is None and time.monotonic() < deadline:
         time.sleep(0.25)
-        owner = acquire_lease(LEASE_JOB, str(conn_id), now=datetime.now(now.tzinfo), ttl=timedelta(seconds=60))
+        owner = acquire_lease(TOKEN_LEASE, str(conn_id), now=datetime.now(now.tzinfo), ttl=timedelta(seconds=60))
     if owner is None:
         log.warning("disconnecting connection=%s while a token refresh still holds its lease", conn_id)
+    db.session.expire_all()
     try:
         yield owner is not None
     finally:
         if owner is not None:
-            release_lease(LEASE_JOB, str(conn_id), owner)
+            release_lease(TOKEN_LEASE, str(conn_id), owner)
 
 
 def mark_disconnected(conn: TikTokConnection, *, now: datetime, retention_days: int, actor_id: int | None = None,

@@ -1,28 +1,32 @@
-"""Sync: TikTok's figures into daily snapshots, idempotently.
+"""Sync steps: TikTok's figures into daily snapshots, idempotently.
 
 For one connection: the profile with its daily account metrics and follower
 demographics (`business/get/`, each documented field asked for by name), then the
 posts (`business/video/list/`): new ones by walking the list from the newest until
 the last sync's horizon, known ones that can still change by id (``filters=
 {"video_ids": […]}``, 20 at a time) instead of walking the whole list again. For one
-ads account: its Spark Ads (deleted ones included) and their daily delivery. Rules:
+ads account: its Spark Ads (deleted ones included) and their daily delivery.
 
-- All TikTok calls happen first, with no database transaction open; only a complete,
-  well-formed answer is written. A bad or partial response writes nothing, so earlier
-  good data is never deleted or zeroed.
+The steps, in the order app/workflows/sync.py runs them (it owns the commits):
+`plan` reads what to ask for; `fetch` makes every TikTok call, with no database
+transaction open; `store` writes a complete answer; `record_failure` notes why there
+is none. None of them commits. Rules:
+
+- Only a complete, well-formed answer is written. A bad or partial response writes
+  nothing, so earlier good data is never deleted or zeroed.
 - Writes are upserts keyed by the unique constraints ((connection, day), (post, day),
   (connection, item_id), (ads account, ad, day)); a value TikTok did not send never
   overwrites a stored one. Running a sync twice changes nothing.
 - 40100/429 → wait until the limit resets (next_sync_at); 5xx/timeouts → a few quick
   retries, then give up for this run with the error recorded; an invalid access token
-  → one forced refresh and one retry, then `needs_reconnect`.
+  → the token vault refreshes it once and the fetch runs again, then `needs_reconnect`.
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
@@ -31,12 +35,12 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.models import (AccountSnapshot, AdsAccount, AudienceSnapshot, Post, PostMetric, SparkAdMetric,
                         TikTokConnection)
-from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
-from app.services import audit, connections, token_refresh
+from app.models.connection import STATUS_ACTIVE
+from app.services.token_sealing import open_ads_token
 from app.tiktok import errors as tt_errors
 from app.tiktok import fields as documented_fields
 from app.tiktok.client import TikTokClient, insight_fields_for, video_fields_for
-from app.tiktok.types import AdsReportRow, Profile, Video
+from app.tiktok.types import AdsReportRow, Profile, SparkAd, Video
 
 log = logging.getLogger("app.sync")
 
@@ -61,74 +65,90 @@ class SyncOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one sync of a connection asks TikTok for, read before any call."""
+
+    connection_id: int
+    open_id: str
+    scopes: list[str]
+    first_sync: bool
+    last_synced_at: datetime | None
+    known_post_ids: list[str]
+
+
 @dataclass
-class _Fetched:
+class Fetched:
     profile: Profile
     videos: list[Video]
 
 
-def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: datetime,
-                    sleep: Callable[[float], None] = time.sleep) -> SyncOutcome:
-    """Sync one connection. Commits its own work (one transaction for the writes)."""
-    conn = db.session.get(TikTokConnection, connection_id)
+def plan(connection_id: int, *, now: datetime) -> Plan | None:
+    """What to fetch for an active connection with a token, or None (nothing to sync)."""
+    conn = db.session.get(TikTokConnection, connection_id, populate_existing=True)
     if conn is None or conn.status != STATUS_ACTIVE or conn.access_token_sealed is None:
-        return SyncOutcome("skipped")
-    open_id, scopes = conn.open_id, conn.scopes
-    first_sync, last_synced_at = conn.last_synced_at is None, conn.last_synced_at
-    known_post_ids = [] if first_sync else _posts_to_refresh(connection_id, now)
-    try:
-        access = connections.open_token(conn, connections.ACCESS, keyring=keyring)
-    except CryptoError:
-        return _record_failure(connection_id, now, "stored token could not be read", reconnect=True)
-    db.session.commit()  # no transaction stays open while we wait on TikTok
+        return None
+    first_sync = conn.last_synced_at is None
+    return Plan(connection_id=connection_id, open_id=conn.open_id, scopes=conn.scopes, first_sync=first_sync,
+                last_synced_at=conn.last_synced_at,
+                known_post_ids=[] if first_sync else _posts_to_refresh(connection_id, now))
 
-    refreshed = False
+
+def fetch(client: TikTokClient, access_token: str, plan: Plan, *, now: datetime,
+          sleep: Callable[[float], None] = time.sleep) -> Fetched:
+    """Every TikTok call of one sync; call it with no transaction open. 5xx, timeouts and
+    malformed answers are retried a few times; any other TikTokError (and the last
+    transient one) is raised: `failure` says what to record."""
     attempt = 0
     while True:
         try:
-            fetched = _fetch(client, access, open_id, scopes, now=now, first_sync=first_sync,
-                             last_synced_at=last_synced_at, known_post_ids=known_post_ids, sleep=sleep)
-            break
-        except tt_errors.TokenInvalid:
-            if refreshed:
-                return _record_failure(connection_id, now, "TikTok refused the refreshed token", reconnect=True)
-            outcome = token_refresh.refresh_connection(connection_id, client=client, keyring=keyring, now=now,
-                                                       force=True)
-            if outcome is not token_refresh.Outcome.REFRESHED:
-                if outcome is token_refresh.Outcome.NEEDS_RECONNECT:
-                    return SyncOutcome("needs_reconnect")
-                if outcome is token_refresh.Outcome.SKIPPED:  # disconnected meanwhile (e.g. TikTok's webhook)
-                    return SyncOutcome("skipped")
-                return _record_failure(connection_id, now, "access token expired and could not be refreshed yet")
-            refreshed = True
-            conn = db.session.get(TikTokConnection, connection_id)
-            access = connections.open_token(conn, connections.ACCESS, keyring=keyring)
-            db.session.commit()
-        except tt_errors.RateLimited as e:
-            return _record_failure(connection_id, now, "TikTok rate limit reached; waiting for it to reset",
-                                   retry_after=max(e.retry_after, 1.0))
-        except (tt_errors.Unavailable, tt_errors.BadResponse) as e:
+            return _fetch(client, access_token, plan, now=now, sleep=sleep)
+        except (tt_errors.Unavailable, tt_errors.BadResponse):
             attempt += 1
             if attempt > TRANSIENT_RETRIES:
-                return _record_failure(connection_id, now, f"TikTok did not answer properly ({type(e).__name__})")
+                raise
             sleep(min(_retry_base() * 2 ** attempt, 30))
-        except tt_errors.ScopeMissing:
-            return _record_failure(connection_id, now, "TikTok says a permission this sync needs was not granted")
-        except tt_errors.TikTokError as e:
-            return _record_failure(connection_id, now, f"TikTok error ({type(e).__name__})")
 
-    conn = db.session.get(TikTokConnection, connection_id)
-    if conn is None or conn.status != STATUS_ACTIVE:  # disconnected while we were fetching
-        db.session.rollback()
+
+def failure(error: tt_errors.TikTokError) -> tuple[str, float | None]:
+    """What to record when `fetch` raised `error`: a message, and for a rate limit the
+    seconds until it resets."""
+    if isinstance(error, tt_errors.RateLimited):
+        return "TikTok rate limit reached; waiting for it to reset", max(error.retry_after, 1.0)
+    if isinstance(error, (tt_errors.Unavailable, tt_errors.BadResponse)):
+        return f"TikTok did not answer properly ({type(error).__name__})", None
+    if isinstance(error, tt_errors.ScopeMissing):
+        return "TikTok says a permission this sync needs was not granted", None
+    return f"TikTok error ({type(error).__name__})", None
+
+
+def store(connection_id: int, fetched: Fetched, *, now: datetime) -> SyncOutcome:
+    """Write a complete answer. "skipped" (nothing written) when the connection was
+    disconnected while we were fetching: the caller discards the result."""
+    conn = db.session.get(TikTokConnection, connection_id, populate_existing=True)
+    if conn is None or conn.status != STATUS_ACTIVE:
         return SyncOutcome("skipped")
     days = _store_profile(conn, fetched.profile, now=now)
     posts = _store_posts(conn, fetched.videos, now=now)
     conn.last_synced_at = now
     conn.next_sync_at = now + SYNC_INTERVAL
     conn.last_error = None
-    db.session.commit()
     log.info("synced connection=%s days=%d posts=%d", connection_id, days, posts)
     return SyncOutcome("synced", days=days, posts=posts)
+
+
+def record_failure(connection_id: int, *, now: datetime, message: str,
+                   retry_after: float | None = None) -> SyncOutcome:
+    """No data this run: say why on the connection and when to try again (the limit's
+    reset for a rate limit, else the next interval)."""
+    conn = db.session.get(TikTokConnection, connection_id, populate_existing=True)
+    if conn is None:
+        return SyncOutcome("skipped")
+    conn.last_error = f"{message} ({now:%Y-%m-%d %H:%M} UTC)"
+    conn.next_sync_at = now + (timedelta(seconds=retry_after) if retry_after else SYNC_INTERVAL)
+    status = "rate_limited" if retry_after else "failed"
+    log.warning("sync %s connection=%s: %s", status, connection_id, message)
+    return SyncOutcome(status, retry_after=retry_after, notes=[message])
 
 
 def _retry_base() -> float:
@@ -146,9 +166,8 @@ def _rate_limit_wait() -> float:
     return float(current_app.config.get("SYNC_RATE_LIMIT_WAIT_SECONDS", 60))
 
 
-def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *, now: datetime,
-           first_sync: bool, last_synced_at: datetime | None = None, known_post_ids: list[str] = (),
-           sleep: Callable[[float], None] = time.sleep) -> _Fetched:
+def _fetch(client: TikTokClient, access: str, plan: Plan, *, now: datetime,
+           sleep: Callable[[float], None] = time.sleep) -> Fetched:
     """Every call waits out a 40100 (Retry-After) and is repeated, within one budget per
     sync: the limit is app-wide, so the next connection would only meet it too, and a
     page already fetched is never fetched again."""
@@ -167,15 +186,16 @@ def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *
                 sleep(wait)
 
     today = now.date()
-    start = today - timedelta(days=FIRST_HISTORY_DAYS if first_sync else ROUTINE_HISTORY_DAYS)
-    profile = call(client.get_business_profile, access, open_id, start_date=start, end_date=today,
-                   fields=insight_fields_for(scopes))
+    start = today - timedelta(days=FIRST_HISTORY_DAYS if plan.first_sync else ROUTINE_HISTORY_DAYS)
+    profile = call(client.get_business_profile, access, plan.open_id, start_date=start, end_date=today,
+                   fields=insight_fields_for(plan.scopes))
     videos: list[Video] = []
-    fields = video_fields_for(scopes)
+    fields = video_fields_for(plan.scopes)
     if fields:
         # New posts: walk from the newest until the last sync's horizon (everything the first time).
-        horizon = None if first_sync or last_synced_at is None else last_synced_at - WALK_OVERLAP
-        for page in client.iter_video_pages(access, open_id, fields=fields, fetch=call):
+        horizon = (None if plan.first_sync or plan.last_synced_at is None
+                   else plan.last_synced_at - WALK_OVERLAP)
+        for page in client.iter_video_pages(access, plan.open_id, fields=fields, fetch=call):
             videos.extend(page.videos)
             reached_horizon = horizon is not None and any(
                 v.create_time is not None and v.create_time < horizon for v in page.videos)
@@ -184,12 +204,12 @@ def _fetch(client: TikTokClient, access: str, open_id: str, scopes: list[str], *
         videos = videos[:MAX_POSTS]
         # Known posts that can still change: by id, 20 per call, never the whole list again.
         walked = {v.item_id for v in videos}
-        refresh_ids = [i for i in known_post_ids if i not in walked][:max(0, MAX_POSTS - len(videos))]
+        refresh_ids = [i for i in plan.known_post_ids if i not in walked][:max(0, MAX_POSTS - len(videos))]
         step = documented_fields.VIDEO_FILTER_MAX_IDS
         for i in range(0, len(refresh_ids), step):
-            page = call(client.list_videos, access, open_id, fields=fields, video_ids=refresh_ids[i:i + step])
+            page = call(client.list_videos, access, plan.open_id, fields=fields, video_ids=refresh_ids[i:i + step])
             videos.extend(page.videos)
-    return _Fetched(profile, videos)
+    return Fetched(profile, videos)
 
 
 def _posts_to_refresh(connection_id: int, now: datetime) -> list[str]:
@@ -297,68 +317,68 @@ def _store_posts(conn: TikTokConnection, videos: list[Video], *, now: datetime) 
     return len(posts)
 
 
-def _record_failure(connection_id: int, now: datetime, message: str, *, retry_after: float | None = None,
-                    reconnect: bool = False) -> SyncOutcome:
-    db.session.rollback()
-    conn = db.session.get(TikTokConnection, connection_id)
-    if conn is None:
-        return SyncOutcome("skipped")
-    conn.last_error = f"{message} ({now:%Y-%m-%d %H:%M} UTC)"
-    if reconnect:
-        conn.status = STATUS_NEEDS_RECONNECT
-        connections.wipe_tokens(conn)
-        conn.refresh_token_sealed = None
-        audit.record("sync.needs_reconnect", workspace_id=conn.workspace_id, connection_id=conn.id)
-        status = "needs_reconnect"
-    else:
-        status = "rate_limited" if retry_after else "failed"
-    wait = timedelta(seconds=retry_after) if retry_after else SYNC_INTERVAL
-    conn.next_sync_at = now + wait
-    db.session.commit()
-    log.warning("sync %s connection=%s: %s", status, connection_id, message)
-    return SyncOutcome(status, retry_after=retry_after, notes=[message])
-
-
 # --------------------------------------------------------------------------- Spark Ads
 
 
-def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now: datetime) -> SyncOutcome:
-    """Spark Ads (ads promoting organic posts) and their daily delivery, for one advertiser."""
-    account = db.session.get(AdsAccount, ads_account_id)
+@dataclass(frozen=True)
+class AdsPlan:
+    """What one sync of an ads account asks TikTok for, with its opened token."""
+
+    ads_account_id: int
+    advertiser_id: str
+    currency: str
+    workspace_id: int
+    start: date
+    token: str = field(repr=False)
+
+
+@dataclass
+class AdsFetched:
+    ads: list[SparkAd]
+    rows: list[AdsReportRow]
+
+
+def ads_plan(ads_account_id: int, *, keyring, now: datetime) -> AdsPlan | None:
+    """What to fetch for an active ads account, or None (nothing to sync). Raises
+    CryptoError when its stored token does not open."""
+    account = db.session.get(AdsAccount, ads_account_id, populate_existing=True)
     if account is None or account.status != STATUS_ACTIVE or account.access_token_sealed is None:
-        return SyncOutcome("skipped")
-    advertiser_id, currency, workspace_id = account.advertiser_id, account.currency, account.workspace_id
-    try:
-        token = connections.open_ads_token(account, keyring=keyring)
-    except CryptoError:
-        account.last_error = "stored token could not be read; link the ads account again"
-        db.session.commit()
-        return SyncOutcome("failed")
-    db.session.commit()
+        return None
+    token = open_ads_token(account, keyring=keyring)
     today = now.date()
     start = today - timedelta(days=ADS_HISTORY_DAYS if account.last_synced_at is None else ROUTINE_HISTORY_DAYS)
-    try:
-        ads = client.list_spark_ads(token, advertiser_id)
-        rows = client.ads_daily_report(token, advertiser_id, start, today, [a.ad_id for a in ads],
-                                       currency=currency) if ads else []
-    except tt_errors.TikTokError as e:
-        db.session.rollback()
-        account = db.session.get(AdsAccount, ads_account_id)
-        account.last_error = f"TikTok Ads error ({type(e).__name__}) ({now:%Y-%m-%d %H:%M} UTC)"
-        db.session.commit()
-        return SyncOutcome("rate_limited" if isinstance(e, tt_errors.RateLimited) else "failed")
-    item_of_ad = {a.ad_id: a.post_item_id for a in ads}  # tiktok_item_id, or video_id for some ads
+    return AdsPlan(ads_account_id=ads_account_id, advertiser_id=account.advertiser_id, currency=account.currency,
+                   workspace_id=account.workspace_id, start=start, token=token)
+
+
+def fetch_ads(client: TikTokClient, plan: AdsPlan, *, now: datetime) -> AdsFetched:
+    """Spark Ads (ads promoting organic posts) and their daily delivery; call it with no
+    transaction open. TikTok's errors are raised."""
+    ads = client.list_spark_ads(plan.token, plan.advertiser_id)
+    rows = client.ads_daily_report(plan.token, plan.advertiser_id, plan.start, now.date(), [a.ad_id for a in ads],
+                                   currency=plan.currency) if ads else []
+    return AdsFetched(ads, rows)
+
+
+def store_ads(plan: AdsPlan, fetched: AdsFetched, *, now: datetime) -> SyncOutcome:
+    """Write an ads account's answer; "skipped" (nothing written) when it is no longer active."""
+    account = db.session.get(AdsAccount, plan.ads_account_id, populate_existing=True)
+    if account is None or account.status != STATUS_ACTIVE:
+        return SyncOutcome("skipped")
+    item_of_ad = {a.ad_id: a.post_item_id for a in fetched.ads}  # tiktok_item_id, or video_id for some ads
     item_ids = {i for i in item_of_ad.values() if i}
     post_ids = dict(db.session.execute(
         sa.select(Post.item_id, Post.id).join(TikTokConnection, Post.connection_id == TikTokConnection.id)
-        .where(TikTokConnection.workspace_id == workspace_id, Post.item_id.in_(item_ids))).all()) if item_ids else {}
-    keys = {(r.ad_id, r.day) for r in rows}
+        .where(TikTokConnection.workspace_id == plan.workspace_id, Post.item_id.in_(item_ids))).all()
+    ) if item_ids else {}
+    keys = {(r.ad_id, r.day) for r in fetched.rows}
     existing = {(m.ad_id, m.day): m for m in db.session.scalars(sa.select(SparkAdMetric).where(
-        SparkAdMetric.ads_account_id == ads_account_id, SparkAdMetric.day >= start))}
-    for r in rows:
+        SparkAdMetric.ads_account_id == plan.ads_account_id, SparkAdMetric.day >= plan.start))}
+    for r in fetched.rows:
         m = existing.get((r.ad_id, r.day))
         if m is None:  # kept in `existing` too: a row repeated across pages or batches is one row
-            m = existing[(r.ad_id, r.day)] = SparkAdMetric(ads_account_id=ads_account_id, ad_id=r.ad_id, day=r.day)
+            m = existing[(r.ad_id, r.day)] = SparkAdMetric(ads_account_id=plan.ads_account_id, ad_id=r.ad_id,
+                                                            day=r.day)
             db.session.add(m)
         item = item_of_ad.get(r.ad_id)
         m.tiktok_item_id = item
@@ -366,11 +386,22 @@ def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now:
         _set_known(m, impressions=r.impressions, clicks=r.clicks, spend=r.spend, frequency=r.frequency,
                    **{key: getattr(r, key) for key in AdsReportRow.ENGAGEMENT})
         m.captured_at = now
-    account = db.session.get(AdsAccount, ads_account_id)
     account.last_synced_at = now
     account.last_error = None
-    db.session.commit()
     return SyncOutcome("synced", days=len({d for _, d in keys}), posts=len(item_ids))
+
+
+def record_ads_failure(ads_account_id: int, error: Exception, *, now: datetime) -> SyncOutcome:
+    """No data this run for an ads account: its stored token does not open (CryptoError),
+    or TikTok failed."""
+    account = db.session.get(AdsAccount, ads_account_id, populate_existing=True)
+    if account is None:
+        return SyncOutcome("skipped")
+    if isinstance(error, CryptoError):
+        account.last_error = "stored token could not be read; link the ads account again"
+        return SyncOutcome("failed")
+    account.last_error = f"TikTok Ads error ({type(error).__name__}) ({now:%Y-%m-%d %H:%M} UTC)"
+    return SyncOutcome("rate_limited" if isinstance(error, tt_errors.RateLimited) else "failed")
 
 
 def request_sync(connection_id: int, *, now: datetime) -> None:

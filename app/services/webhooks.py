@@ -34,8 +34,8 @@ from app.extensions import db
 from app.models import TikTokConnection, WebhookDelivery
 from app.models.connection import STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
 from app.services import audit
-from app.services.connections import wipe_tokens
 from app.services.disconnect import confirm_revoked_elsewhere, mark_disconnected
+from app.services.token_sealing import wipe_tokens
 from app.tiktok import errors as tt_errors
 from app.tiktok import webhook as tt_webhook
 from app.tiktok.types import WebhookEvent

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import utcnow
 from app.models.ids import parse_id
 from app.services import access, accounts, audit, sign_in_limits, two_factor
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.web.context import current_workspace
 
 bp = Blueprint("account", __name__)

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import User, utcnow
 from app.models.two_factor import CHALLENGE_SETUP, CHALLENGE_VERIFY
 from app.services import accounts, audit, sign_in_limits, two_factor
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.web.htmx import redirect_after_action
 from app.web import dev_surfaces
 

@@ -2,7 +2,9 @@
 
 "Refresh now" runs at most once per connection per REFRESH_NOW_MIN_INTERVAL_SECONDS
 (services/refresh_throttle.py); inside that window it answers 429 with the row saying
-when to try again (the page's htmx config swaps 429s).
+when to try again (the page's htmx config swaps 429s). Otherwise the token vault
+refreshes the token if due (committing the rotated pair itself), the route commits the
+queued sync, and with no scheduler in this process the sync workflow runs here.
 """
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ from flask import Blueprint, current_app, redirect, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.services import access, connections, refresh_throttle, sync, token_refresh
+from app.services import access, refresh_throttle, sync
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from app.web.htmx import is_fragment_request, partial_response
+from app.workflows import sync as sync_workflow
+from app.workflows import token_vault
 from jobs.scheduler import wake
 
 bp = Blueprint("connection_sync", __name__)
@@ -35,12 +40,12 @@ def refresh(connection_id: int):
                                     notify=("info", f"@{conn.username} was refreshed just now — try again in {wait} s."))
         response.headers["Retry-After"] = str(wait)
         return response
-    client, keyring = get_client(current_app), connections.get_keyring(current_app)
-    outcome = token_refresh.refresh_connection(conn.id, client=client, keyring=keyring, now=now)
+    client, keyring = get_client(current_app), get_keyring(current_app)
+    outcome = token_vault.refresh(conn.id, client=client, keyring=keyring, now=now)  # if due; commits its own
     sync.request_sync(conn.id, now=now)
     db.session.commit()
     if not wake(current_app, "sync"):  # no scheduler in this process: sync right here
-        sync.sync_connection(conn.id, client=client, keyring=keyring, now=now)
+        sync_workflow.sync_connection(conn.id, client=client, keyring=keyring, now=now)
     conn = access.connection_or_404(current_user, connection_id)
     level, message = _message(conn, outcome)
     return partial_response(ROW, c=conn, notify=(level, message))
@@ -55,12 +60,12 @@ def row(connection_id: int):
     return partial_response(ROW, c=conn)
 
 
-def _message(conn, outcome: token_refresh.Outcome) -> tuple[str, str]:
+def _message(conn, outcome: token_vault.Outcome) -> tuple[str, str]:
     if conn.status == "needs_reconnect":
         return "error", f"TikTok no longer accepts our access to @{conn.username}. Reconnect it to resume syncing."
     if conn.is_syncing:
         return "info", f"@{conn.username} is syncing now."
     if conn.last_error:
         return "error", f"@{conn.username}: {conn.last_error}"
-    token = "Token refreshed. " if outcome is token_refresh.Outcome.REFRESHED else ""
+    token = "Token refreshed. " if outcome is token_vault.Outcome.REFRESHED else ""
     return "success", f"{token}@{conn.username} is up to date."

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import DeletionRequest, TikTokConnection, User, Workspace
 from app.models.deletion import DECIDED_BY_TIKTOK, REQUEST_IN_REVIEW
 from app.services import access, deletion_requests, disconnect
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from app.web.context import current_workspace
 from app.web.filters import date_long

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from flask import make_response, session
 
-from app.services import connections
+from app.services import oauth_flows
 
 
 def now() -> datetime:
@@ -15,7 +15,7 @@ def now() -> datetime:
 def session_ref() -> str:
     """A random reference the browser session holds; pending transactions store its hash."""
     if "oauth_ref" not in session:
-        session["oauth_ref"] = connections.new_session_ref()
+        session["oauth_ref"] = oauth_flows.new_session_ref()
     return session["oauth_ref"]
 
 

@@ -1,4 +1,4 @@
-"""Connect a TikTok account: start (POST), callback (GET). Logic in services/connections."""
+"""Connect a TikTok account: start (POST), callback (GET). Logic in services/oauth_flows."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -6,8 +6,9 @@ from flask_login import current_user, login_required
 
 from app.crypto import CryptoError
 from app.extensions import db
-from app.services import access, connections
+from app.services import access, oauth_flows
 from app.services.deletion_requests import is_tiktok_check_state
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from app.web.ids import optional_id
 from app.web.oauth_flow import no_referrer as _no_referrer
@@ -23,8 +24,8 @@ bp = Blueprint("tiktok_auth", __name__)
 @login_required
 def connect():
     ws = access.workspace_or_404(current_user, optional_id(request.form, "workspace_id"))
-    url = connections.begin_connect(current_user, ws, session_ref=_session_ref(), client=get_client(current_app),
-                                    keyring=connections.get_keyring(current_app), now=_now())
+    url = oauth_flows.begin_connect(current_user, ws, session_ref=_session_ref(), client=get_client(current_app),
+                                    keyring=get_keyring(current_app), now=_now())
     db.session.commit()
     return redirect(url, 302)  # a plain form post: the whole browser goes to TikTok
 
@@ -37,16 +38,16 @@ def callback():
     user = current_user if current_user.is_authenticated else None
     pending = None
     try:
-        pending = connections.take_transaction(request.args.get("state"))
+        pending = oauth_flows.take_transaction(request.args.get("state"))
         db.session.commit()  # the state is spent before anything else, whatever happens next
-        connections.verify_pending(pending, session_ref=session.get("oauth_ref"), user=user, now=_now())
-        conn = connections.finish_connect(pending, request.args, user=user, client=get_client(current_app),
-                                          keyring=connections.get_keyring(current_app), now=_now())
-    except (connections.ConnectError, CryptoError) as e:
+        oauth_flows.verify_pending(pending, session_ref=session.get("oauth_ref"), user=user, now=_now())
+        conn = oauth_flows.finish_connect(pending, request.args, user=user, client=get_client(current_app),
+                                          keyring=get_keyring(current_app), now=_now())
+    except (oauth_flows.ConnectError, CryptoError) as e:
         db.session.rollback()
-        connections.safe_audit_failure(e, user=user, workspace_id=pending.workspace_id if pending else None)
+        oauth_flows.safe_audit_failure(e, user=user, workspace_id=pending.workspace_id if pending else None)
         db.session.commit()
-        if isinstance(e, connections.AccessDenied):
+        if isinstance(e, oauth_flows.AccessDenied):
             flash(e.message, "warning")
             return redirect(url_for("integrations.index"), 303)
         message = getattr(e, "message", "We could not finish connecting. Nothing was connected.")

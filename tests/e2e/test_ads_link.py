@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AdsAccount, OAuthTransaction
 from app.sandbox import demo_data
-from app.services import connections
+from app.services import token_sealing
 from app.tiktok import get_client
 from tests.e2e.helpers import csrf, sign_in
 
@@ -50,7 +50,7 @@ def test_two_advertisers_granted_then_one_chosen_is_linked_with_a_sealed_token(l
     with live_server.app.app_context():
         acct = db.session.scalar(sa.select(AdsAccount))
         assert acct.advertiser_id == moontide and acct.workspace_id == ws_id and len(acct.currency) == 3
-        token = connections.open_ads_token(acct, keyring=connections.get_keyring(live_server.app))
+        token = token_sealing.open_ads_token(acct, keyring=token_sealing.get_keyring(live_server.app))
         assert token and token.encode() not in acct.access_token_sealed
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OAuthTransaction)) == 0
     # the stored token is the one the sandbox issued: it reads that advertiser

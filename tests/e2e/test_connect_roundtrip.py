@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import TikTokConnection
-from app.services import connections
+from app.services import token_sealing
 from tests.e2e.helpers import csrf, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ def test_grant_on_sandbox_links_account_with_sealed_tokens(live_server, signed_i
         conn = db.session.scalar(sa.select(TikTokConnection))
         assert conn.username == "brassorbit3"
         assert "comment.list" not in conn.scopes and len(conn.scopes) == len(scopes) - 1
-        token = connections.open_token(conn, "access", keyring=connections.get_keyring(live_server.app))
+        token = token_sealing.open_token(conn, "access", keyring=token_sealing.get_keyring(live_server.app))
         assert token.startswith("act.")
         assert token.encode() not in conn.access_token_sealed
     # the same state can't be replayed

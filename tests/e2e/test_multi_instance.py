@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import DeletionReceipt, JobClaim, Post, PostMetric, ReportDelivery, TikTokConnection
-from app.services import accounts, connections
+from app.services import accounts, token_sealing
 from app.tiktok import get_client
 from jobs.sync import CLAIM_TTL
 from tests.conftest import base_overrides, pg_url_with_schema
@@ -141,7 +141,7 @@ def seed(app, sandbox, now: datetime) -> tuple[list[int], list[str], list[int]]:
     disconnected connections past their retention, with posts and metrics, due for purge.
     Returns (connection ids, recipients, ids due for purge)."""
     with app.app_context():
-        client, keyring = get_client(app), connections.get_keyring(app)
+        client, keyring = get_client(app), token_sealing.get_keyring(app)
         ids, recipients, doomed = [], [], []
         for w in range(N_WORKSPACES):
             ws = accounts.get_or_create_workspace(f"Scale Client {w}")
@@ -155,7 +155,7 @@ def seed(app, sandbox, now: datetime) -> tuple[list[int], list[str], list[int]]:
                                         username=username, granted_scopes=",".join(tokens.scopes))
                 db.session.add(conn)
                 db.session.flush()
-                connections.seal_tokens(conn, tokens, keyring=keyring, now=now)
+                token_sealing.seal_tokens(conn, tokens, keyring=keyring, now=now)
                 conn.access_expires_at = now + timedelta(minutes=30)  # within the 2 h margin: due
                 ids.append(conn.id)
         for i in range(N_PURGE):
@@ -211,7 +211,7 @@ def test_two_instances_share_the_work_and_survive_a_kill(instances, sandbox, smt
         assert all(c.last_synced_at == now1 and c.access_expires_at > now1 + timedelta(hours=2) for c in conns)
         # The stored refresh token is the newest one: the sandbox refuses any reused one and
         # would have revoked the grant, so one more refresh succeeding proves none was burnt.
-        newest = connections.open_token(conns[0], "refresh", keyring=connections.get_keyring(app))
+        newest = token_sealing.open_token(conns[0], "refresh", keyring=token_sealing.get_keyring(app))
         db.session.remove()
     get_client(app).refresh(newest)
     # Every report recipient got exactly one email; every due connection was purged once.

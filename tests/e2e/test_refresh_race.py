@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 import pytest
 
 from app.extensions import db
-from app.services import accounts, connections, token_refresh
 from app.models import TikTokConnection
+from app.services import accounts, token_sealing
 from app.tiktok import get_client
+from app.workflows import token_vault
 from tests.e2e.sandbox_server import SandboxServer
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,7 @@ def test_eight_threads_on_two_instances_refresh_once(app_factory, sandbox):
                                 username="brassorbit3")
         db.session.add(conn)
         db.session.flush()
-        connections.seal_tokens(conn, tokens, keyring=connections.get_keyring(first), now=datetime.now(timezone.utc))
+        token_sealing.seal_tokens(conn, tokens, keyring=token_sealing.get_keyring(first), now=datetime.now(timezone.utc))
         conn.access_expires_at = datetime.now(timezone.utc)  # due now
         db.session.commit()
         conn_id = conn.id
@@ -44,8 +45,8 @@ def test_eight_threads_on_two_instances_refresh_once(app_factory, sandbox):
         with app.app_context():
             barrier.wait()
             try:
-                outcomes.append(token_refresh.refresh_connection(
-                    conn_id, client=get_client(app), keyring=connections.get_keyring(app),
+                outcomes.append(token_vault.refresh(
+                    conn_id, client=get_client(app), keyring=token_sealing.get_keyring(app),
                     now=datetime.now(timezone.utc)))
             except Exception as e:  # noqa: BLE001 - reported below
                 errors.append(repr(e))
@@ -59,13 +60,13 @@ def test_eight_threads_on_two_instances_refresh_once(app_factory, sandbox):
         t.join(30)
     assert not errors, errors
     assert sandbox.calls("tt_user/oauth2/refresh_token/") - before == 1
-    assert outcomes.count(token_refresh.Outcome.REFRESHED) == 1
-    assert set(outcomes) <= {token_refresh.Outcome.REFRESHED, token_refresh.Outcome.BUSY,
-                             token_refresh.Outcome.NOT_DUE}
+    assert outcomes.count(token_vault.Outcome.REFRESHED) == 1
+    assert set(outcomes) <= {token_vault.Outcome.REFRESHED, token_vault.Outcome.BUSY,
+                             token_vault.Outcome.NOT_DUE}
     with first.app_context():
         conn = db.session.get(TikTokConnection, conn_id)
         assert conn.status == "active"
-        stored = connections.open_token(conn, "refresh", keyring=connections.get_keyring(first))
+        stored = token_sealing.open_token(conn, "refresh", keyring=token_sealing.get_keyring(first))
         # the stored refresh token is the newest: the sandbox (which refuses used ones) accepts it
         newer = get_client(first).refresh(stored)
         assert newer.refresh_token != stored

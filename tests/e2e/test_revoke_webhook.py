@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditEvent, TikTokConnection
 from app.sandbox.signing import sign
-from app.services import connections
+from app.services import token_sealing
 from app.tiktok import TokenInvalid, get_client
 from tests.e2e.helpers import connect_account, csrf, sign_in
 
@@ -37,7 +37,7 @@ def test_disconnect_revokes_at_sandbox_and_webhook_is_handled_once(live_server):
     with app.app_context():
         conn = db.session.scalar(sa.select(TikTokConnection))
         conn_id, open_id = conn.id, conn.open_id
-        old_token = connections.open_token(conn, "access", keyring=connections.get_keyring(app))
+        old_token = token_sealing.open_token(conn, "access", keyring=token_sealing.get_keyring(app))
         client = get_client(app)
         assert client.get_business_profile(old_token, open_id, fields=("username",)).username == "brassorbit3"
     requests.delete(live_server.url + "/sandbox/tiktok/_control/requests", timeout=5)

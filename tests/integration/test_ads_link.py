@@ -15,7 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from app.crypto import DecryptError
 from app.extensions import db
 from app.models import AdsAccount, AuditEvent, OAuthTransaction
-from app.services import connections
+from app.services import token_sealing
 from tests.conftest import login
 from tests.db_dump import assert_secrets_absent, raw_database_bytes
 from tests.tiktok_fixtures import BUSINESS, load
@@ -88,7 +88,7 @@ def test_one_advertiser_is_linked_with_a_sealed_token(app, client, people, reque
     assert (acct.workspace_id, acct.advertiser_id, acct.name, acct.currency) == (
         people.workspace.id, BRASS, "Brass Orbit Ads", "EUR")
     assert b"TOKEN-5e8a" not in acct.access_token_sealed
-    assert connections.open_ads_token(acct, keyring=connections.get_keyring(app)) == "ads.TOKEN-5e8a*!"
+    assert token_sealing.open_ads_token(acct, keyring=token_sealing.get_keyring(app)) == "ads.TOKEN-5e8a*!"
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Linked TikTok Ads account Brass Orbit Ads" in page
     card = page[page.index('id="ads-accounts"'):]
@@ -118,7 +118,7 @@ def test_several_advertisers_ask_which_one_and_keep_the_token_server_side(app, c
     assert r.status_code == 303
     acct = db.session.scalar(sa.select(AdsAccount))
     assert (acct.advertiser_id, acct.name, acct.currency) == (MOONTIDE, "Moontide Co Ads", "GBP")
-    assert connections.open_ads_token(acct, keyring=connections.get_keyring(app)) == "ads.TOKEN-5e8a*!"
+    assert token_sealing.open_ads_token(acct, keyring=token_sealing.get_keyring(app)) == "ads.TOKEN-5e8a*!"
     assert count(OAuthTransaction) == 0
     # the choice is single use
     again = client.post_form("/tiktok/ads/advertiser", {**choice_form(html), "advertiser_id": BRASS})
@@ -154,7 +154,7 @@ def test_linking_the_same_advertiser_again_replaces_the_token(app, client, peopl
         assert callback(client, auth_code="c", state=q["state"]).status_code == 303
     acct = db.session.scalar(sa.select(AdsAccount))
     assert count(AdsAccount) == 1
-    assert connections.open_ads_token(acct, keyring=connections.get_keyring(app)) == "ads.SECOND"
+    assert token_sealing.open_ads_token(acct, keyring=token_sealing.get_keyring(app)) == "ads.SECOND"
 
 
 def test_access_denied_returns_to_integrations_with_a_message(client, people, requests_mock):
@@ -280,7 +280,7 @@ def test_token_moved_to_another_ads_account_does_not_open(app, client, people, r
     a, b = db.session.scalars(sa.select(AdsAccount).order_by(AdsAccount.id)).all()
     b.access_token_sealed = a.access_token_sealed
     with pytest.raises(DecryptError):
-        connections.open_ads_token(b, keyring=connections.get_keyring(app))
+        token_sealing.open_ads_token(b, keyring=token_sealing.get_keyring(app))
     db.session.rollback()
 
 

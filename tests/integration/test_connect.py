@@ -14,7 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from app.extensions import db
 from app.models import AuditEvent, OAuthTransaction, TikTokConnection
-from app.services import connections
+from app.services import token_sealing
 from tests.conftest import TEST_CLIENT_SECRET, login
 from tests.db_dump import assert_secrets_absent, raw_database_bytes
 from tests.tiktok_fixtures import BUSINESS, profile_body, register_connect, token_body
@@ -83,9 +83,9 @@ def test_full_connect_links_account_and_lands_on_dashboard(app, client, people, 
     assert conn.access_expires_at > datetime.now(timezone.utc) + timedelta(hours=23)
     # sealed: not in the row, but opens with the right key and row binding
     assert b"ACCESS1" not in conn.access_token_sealed and b"REFRESH1" not in conn.refresh_token_sealed
-    ring = connections.get_keyring(app)
-    assert connections.open_token(conn, "access", keyring=ring) == "act.ACCESS1*!"
-    assert connections.open_token(conn, "refresh", keyring=ring) == "rft.REFRESH1*!"
+    ring = token_sealing.get_keyring(app)
+    assert token_sealing.open_token(conn, "access", keyring=ring) == "act.ACCESS1*!"
+    assert token_sealing.open_token(conn, "refresh", keyring=ring) == "rft.REFRESH1*!"
     assert count(OAuthTransaction) == 0
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Connected. @brassorbit3 is now syncing. First report appears within ~15 minutes." in page
@@ -125,7 +125,7 @@ def test_same_account_again_updates_the_row(app, client, people, requests_mock):
         assert client.get("/tiktok/auth/callback", query_string={"code": "c", "state": q["state"]}).status_code == 302
     assert count(TikTokConnection) == 1
     conn = db.session.scalar(sa.select(TikTokConnection))
-    assert connections.open_token(conn, "access", keyring=connections.get_keyring(app)) == "act.SECOND"
+    assert token_sealing.open_token(conn, "access", keyring=token_sealing.get_keyring(app)) == "act.SECOND"
 
 
 @pytest.mark.parametrize("case", ["missing", "unknown", "reused", "expired", "other_session", "other_user",
@@ -255,10 +255,10 @@ def test_token_copied_to_another_row_does_not_open(app, client, people, requests
     from app.crypto import DecryptError
 
     with pytest.raises(DecryptError):
-        connections.open_token(b, "refresh", keyring=connections.get_keyring(app))
+        token_sealing.open_token(b, "refresh", keyring=token_sealing.get_keyring(app))
     a.access_token_sealed, a.refresh_token_sealed = a.refresh_token_sealed, a.access_token_sealed
     with pytest.raises(DecryptError):
-        connections.open_token(a, "access", keyring=connections.get_keyring(app))
+        token_sealing.open_token(a, "access", keyring=token_sealing.get_keyring(app))
 
 
 def test_after_connecting_no_secret_is_in_the_database_logs_or_pages(client, people, requests_mock, caplog):

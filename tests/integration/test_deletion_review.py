@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 
 from app.extensions import db
 from app.models import AuditEvent, DeletionRequest, DeletionRequestMatch, OAuthTransaction, TikTokConnection
-from app.services import accounts, connections, deletion_requests
+from app.services import accounts, deletion_requests, oauth_flows
 from jobs.runner import run_job as _run_job
 from tests.conftest import Client, login
 from tests.db_dump import assert_secrets_absent, raw_database_bytes
@@ -487,8 +487,8 @@ def test_deletion_and_connect_states_never_complete_each_other(mail_app, anon, s
     connect_state = parse_qs(urlsplit(r.headers["Location"]).query)["state"][0]
     assert deletion_requests.is_tiktok_check_state(deletion_state)
     assert not deletion_requests.is_tiktok_check_state(connect_state)
-    with pytest.raises(connections.InvalidState):
-        connections.take_transaction(deletion_state)  # the connect flow never takes a deletion state
+    with pytest.raises(oauth_flows.InvalidState):
+        oauth_flows.take_transaction(deletion_state)  # the connect flow never takes a deletion state
     with pytest.raises(deletion_requests.TikTokCheckError):
         deletion_requests.take_tiktok_check(connect_state)  # and the other way round
     db.session.rollback()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.crypto import DecryptError, blob_kid
 from app.extensions import db
 from app.models import AdsAccount, OAuthTransaction, TikTokConnection
-from app.services import accounts, connections
+from app.services import accounts, oauth_flows, token_sealing
 from app.tiktok import get_client
 from app.tiktok.types import TokenSet
 from tests.factories import make_connection
@@ -35,20 +35,20 @@ def sealed_under_a(app_factory, db_backend):
     Returns a function that builds another app on the same database with other TOKEN_KEYS."""
     app_a = app_factory(db_backend, TOKEN_KEYS=KEY_A)
     with app_a.app_context():
-        ring = connections.get_keyring(app_a)
+        ring = token_sealing.get_keyring(app_a)
         ws = accounts.get_or_create_workspace("Brass Studio")
         user = accounts.create_user("admin@example.com", role="client_admin", workspace=ws, password="pw-123456789")[0]
         for i in range(N_CONNECTIONS):
             conn = make_connection(ws, user, open_id=f"open-{i}")
-            connections.seal_tokens(conn, _tokens(i), keyring=ring, now=_now())
+            token_sealing.seal_tokens(conn, _tokens(i), keyring=ring, now=_now())
         ads = AdsAccount(workspace_id=ws.id, advertiser_id="7001", name="Brass Ads", currency="EUR")
         db.session.add(ads)
         db.session.flush()
-        connections.seal_ads_token(ads, "ADS-TOKEN-ROTATE", keyring=ring)
+        token_sealing.seal_ads_token(ads, "ADS-TOKEN-ROTATE", keyring=ring)
         states = {
-            "accounts": (connections.PROVIDER_ACCOUNTS, _begin(app_a, user, ws, ring)),
-            "choice": (connections.PROVIDER_ADS_CHOICE, connections._store_transaction(
-                user.id, ws.id, provider=connections.PROVIDER_ADS_CHOICE, session_ref="ref",
+            "accounts": (oauth_flows.PROVIDER_ACCOUNTS, _begin(app_a, user, ws, ring)),
+            "choice": (oauth_flows.PROVIDER_ADS_CHOICE, oauth_flows.store_transaction(
+                user.id, ws.id, provider=oauth_flows.PROVIDER_ADS_CHOICE, session_ref="ref",
                 secret='{"token": "ADS-PENDING", "advertiser_ids": ["7001", "7002"]}', keyring=ring, now=_now())),
         }
         db.session.commit()
@@ -58,7 +58,7 @@ def sealed_under_a(app_factory, db_backend):
 def _begin(app, user, ws, ring):
     from urllib.parse import parse_qs, urlsplit
 
-    url = connections.begin_connect(user, ws, session_ref="ref", client=get_client(app), keyring=ring, now=_now())
+    url = oauth_flows.begin_connect(user, ws, session_ref="ref", client=get_client(app), keyring=ring, now=_now())
     return parse_qs(urlsplit(url).query)["state"][0]
 
 
@@ -76,16 +76,16 @@ def _kids():
 
 
 def _assert_everything_opens(app, states):
-    ring = connections.get_keyring(app)
+    ring = token_sealing.get_keyring(app)
     conns = db.session.scalars(sa.select(TikTokConnection).order_by(TikTokConnection.id)).all()
     for i, conn in enumerate(conns):
-        assert connections.open_token(conn, "access", keyring=ring) == f"act.ROTATE-{i}"
-        assert connections.open_token(conn, "refresh", keyring=ring) == f"rft.ROTATE-{i}"
+        assert token_sealing.open_token(conn, "access", keyring=ring) == f"act.ROTATE-{i}"
+        assert token_sealing.open_token(conn, "refresh", keyring=ring) == f"rft.ROTATE-{i}"
     ads = db.session.scalar(sa.select(AdsAccount))
-    assert connections.open_ads_token(ads, keyring=ring) == "ADS-TOKEN-ROTATE"
+    assert token_sealing.open_ads_token(ads, keyring=ring) == "ADS-TOKEN-ROTATE"
     for provider, state in states.values():
-        pending = connections.take_transaction(state, provider=provider)
-        assert connections._open_pending(pending, keyring=ring)
+        pending = oauth_flows.take_transaction(state, provider=provider)
+        assert oauth_flows.open_pending(pending, keyring=ring)
     db.session.rollback()  # leave the transactions in place
 
 
@@ -119,13 +119,13 @@ def test_without_rotation_retiring_key_a_breaks_tokens(sealed_under_a):
     with only_b.app_context():
         conn = db.session.scalar(sa.select(TikTokConnection))
         with pytest.raises(DecryptError):
-            connections.open_token(conn, "access", keyring=connections.get_keyring(only_b))
+            token_sealing.open_token(conn, "access", keyring=token_sealing.get_keyring(only_b))
 
 
 def test_interrupted_run_keeps_finished_batches_and_a_rerun_completes(sealed_under_a, monkeypatch):
     make_app, states = sealed_under_a
     app_b = make_app(f"{KEY_B},{KEY_A}")
-    real_rewrap, calls = connections.rewrap, []
+    real_rewrap, calls = token_sealing.rewrap, []
 
     def dies_after_first_batch(blob, **kw):
         calls.append(1)
@@ -133,14 +133,14 @@ def test_interrupted_run_keeps_finished_batches_and_a_rerun_completes(sealed_und
             raise RuntimeError("killed")
         return real_rewrap(blob, **kw)
 
-    monkeypatch.setattr(connections, "rewrap", dies_after_first_batch)
+    monkeypatch.setattr(token_sealing, "rewrap", dies_after_first_batch)
     crashed = _rotate(app_b)
     assert isinstance(crashed.exception, RuntimeError)
     with app_b.app_context():
         assert _kids().count("b") == BATCH  # the first batch was committed, nothing of the second
         _assert_everything_opens(app_b, states)
 
-    monkeypatch.setattr(connections, "rewrap", real_rewrap)
+    monkeypatch.setattr(token_sealing, "rewrap", real_rewrap)
     result = _rotate(app_b)
     assert result.exit_code == 0, result.output
     assert f"already current {BATCH}," in result.output
@@ -153,27 +153,27 @@ def test_interrupted_run_keeps_finished_batches_and_a_rerun_completes(sealed_und
 def test_token_refreshed_between_read_and_write_is_not_overwritten(sealed_under_a, monkeypatch):
     make_app, _ = sealed_under_a
     app_b = make_app(f"{KEY_B},{KEY_A}")
-    real_rewrap = connections.rewrap
+    real_rewrap = token_sealing.rewrap
     with app_b.app_context():
         target = db.session.scalars(sa.select(TikTokConnection).order_by(TikTokConnection.id)).first()
-        target_id, target_aad = target.id, connections._token_aad(target.workspace_id, target.open_id, "access")
+        target_id, target_aad = target.id, token_sealing.token_aad(target.workspace_id, target.open_id, "access")
 
     def refresh_lands_meanwhile(blob, *, aad, keyring):
         if aad == target_aad:  # the refresh job commits a new token on its own connection, right now
-            fresh = connections.seal("act.REFRESHED", aad=aad, keyring=keyring)
+            fresh = token_sealing.seal("act.REFRESHED", aad=aad, keyring=keyring)
             with db.engine.begin() as other:
                 other.execute(sa.update(TikTokConnection).where(TikTokConnection.id == target_id)
                               .values(access_token_sealed=fresh))
         return real_rewrap(blob, aad=aad, keyring=keyring)
 
-    monkeypatch.setattr(connections, "rewrap", refresh_lands_meanwhile)
+    monkeypatch.setattr(token_sealing, "rewrap", refresh_lands_meanwhile)
     result = _rotate(app_b)
     assert result.exit_code == 0, result.output
     assert "changed meanwhile 1," in result.output
     only_b = make_app(KEY_B)
     with only_b.app_context():
         conn = db.session.get(TikTokConnection, target_id)
-        assert connections.open_token(conn, "access", keyring=connections.get_keyring(only_b)) == "act.REFRESHED"
+        assert token_sealing.open_token(conn, "access", keyring=token_sealing.get_keyring(only_b)) == "act.REFRESHED"
 
 
 def test_ciphertext_moved_to_another_row_fails_to_open_after_rotation(sealed_under_a):
@@ -181,15 +181,15 @@ def test_ciphertext_moved_to_another_row_fails_to_open_after_rotation(sealed_und
     app_b = make_app(f"{KEY_B},{KEY_A}")
     assert _rotate(app_b).exit_code == 0
     with app_b.app_context():
-        ring = connections.get_keyring(app_b)
+        ring = token_sealing.get_keyring(app_b)
         a, b = db.session.scalars(sa.select(TikTokConnection).order_by(TikTokConnection.id).limit(2)).all()
         b.access_token_sealed = a.access_token_sealed
         with pytest.raises(DecryptError):
-            connections.open_token(b, "access", keyring=ring)
+            token_sealing.open_token(b, "access", keyring=ring)
         ads = db.session.scalar(sa.select(AdsAccount))
         ads.access_token_sealed = a.refresh_token_sealed
         with pytest.raises(DecryptError):
-            connections.open_ads_token(ads, keyring=ring)
+            token_sealing.open_ads_token(ads, keyring=ring)
         db.session.rollback()
 
 
@@ -217,7 +217,7 @@ def test_key_service_down_stops_the_run_with_a_clear_message(sealed_under_a, mon
     def unavailable(blob, **kw):
         raise KeyUnavailable("ThrottlingException")
 
-    monkeypatch.setattr(connections, "rewrap", unavailable)
+    monkeypatch.setattr(token_sealing, "rewrap", unavailable)
     result = _rotate(app_b)
     assert result.exit_code == 1
     assert "token key service unavailable (ThrottlingException)" in result.output

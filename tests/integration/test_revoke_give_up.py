@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditEvent, DeletionReceipt, TikTokConnection
 from app.services import disconnect
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from jobs.runner import run_job as _run_job
 from tests.conftest import login

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AccountSnapshot, AdsAccount, AudienceSnapshot, Post, SparkAdMetric
-from app.services import connections, sync
+from app.services import token_sealing
 from app.tiktok import fields as documented
 from app.tiktok import get_client
 from app.tiktok.types import TokenSet
+from app.workflows import sync
 from tests.factories import make_connection
 from tests.tiktok_fixtures import BUSINESS
 
@@ -29,7 +30,7 @@ def connection(app, people, scopes=ALL_SCOPES, **kw):
     conn = make_connection(people.workspace, people.creator, scopes=scopes, **kw)
     tokens = TokenSet(access_token="act.A", refresh_token="rft.A", open_id=conn.open_id, scopes=(),
                       expires_in=86400, refresh_expires_in=86400 * 300)
-    connections.seal_tokens(conn, tokens, keyring=connections.get_keyring(app), now=NOW)
+    token_sealing.seal_tokens(conn, tokens, keyring=token_sealing.get_keyring(app), now=NOW)
     conn.granted_scopes = scopes
     db.session.commit()
     return conn
@@ -84,7 +85,7 @@ def test_first_sync_keeps_reach_followers_activity_demographics_and_post_insight
     requests_mock.get(BUSINESS + "business/video/list/", json={**OK, "data": {
         "videos": [video("7300000000000000001", NOW - timedelta(days=2))], "cursor": 1, "has_more": False}})
 
-    outcome = sync.sync_connection(conn.id, client=get_client(app), keyring=connections.get_keyring(app), now=NOW)
+    outcome = sync.sync_connection(conn.id, client=get_client(app), keyring=token_sealing.get_keyring(app), now=NOW)
     assert outcome.status == "synced", outcome
 
     asked = json.loads(query(profile.last_request)["fields"])
@@ -118,7 +119,7 @@ def test_demographics_are_one_snapshot_per_day_and_absent_answers_keep_nothing_n
     body = profile_body([NOW.date() - timedelta(days=1)])
     requests_mock.get(BUSINESS + "business/get/", json=body)
     requests_mock.get(BUSINESS + "business/video/list/", json={**OK, "data": {"videos": [], "has_more": False}})
-    client, ring = get_client(app), connections.get_keyring(app)
+    client, ring = get_client(app), token_sealing.get_keyring(app)
     sync.sync_connection(conn.id, client=client, keyring=ring, now=NOW)
     sync.sync_connection(conn.id, client=client, keyring=ring, now=NOW + timedelta(minutes=20))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AudienceSnapshot)) == 1
@@ -134,7 +135,7 @@ def test_insight_fields_follow_the_granted_scopes(app, people, requests_mock):
     conn = connection(app, people, scopes="user.info.basic,user.info.stats,video.list")
     profile = requests_mock.get(BUSINESS + "business/get/", json=profile_body([]))
     videos = requests_mock.get(BUSINESS + "business/video/list/", json={**OK, "data": {"videos": [], "has_more": False}})
-    sync.sync_connection(conn.id, client=get_client(app), keyring=connections.get_keyring(app), now=NOW)
+    sync.sync_connection(conn.id, client=get_client(app), keyring=token_sealing.get_keyring(app), now=NOW)
     asked = json.loads(query(profile.last_request)["fields"])
     assert "followers_count" in asked and "video_views" not in asked and "audience_ages" not in asked
     asked_videos = json.loads(query(videos.last_request)["fields"])
@@ -147,7 +148,7 @@ def test_routine_sync_walks_new_posts_and_refreshes_known_ones_by_id(app, people
     old = [video(f"73{i:017d}", NOW - timedelta(days=5 + i)) for i in range(25)]
     first_page = {**OK, "data": {"videos": old, "cursor": 1, "has_more": False}}
     videos = requests_mock.get(BUSINESS + "business/video/list/", json=first_page)
-    client, ring = get_client(app), connections.get_keyring(app)
+    client, ring = get_client(app), token_sealing.get_keyring(app)
     sync.sync_connection(conn.id, client=client, keyring=ring, now=NOW)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 25
 
@@ -180,7 +181,7 @@ def ads_account(app, people):
                          status="active")
     db.session.add(account)
     db.session.flush()
-    connections.seal_ads_token(account, "ads.TOKEN", keyring=connections.get_keyring(app))
+    token_sealing.seal_ads_token(account, "ads.TOKEN", keyring=token_sealing.get_keyring(app))
     db.session.commit()
     return account
 
@@ -213,7 +214,7 @@ def test_spark_ads_include_deleted_ones_batch_ids_and_match_video_id(app, people
                                                           "total_number": len(rows), "total_page": 1}}}
 
     report_route = requests_mock.get(BUSINESS + "report/integrated/get/", json=report)
-    outcome = sync.sync_ads_account(account.id, client=get_client(app), keyring=connections.get_keyring(app), now=NOW)
+    outcome = sync.sync_ads_account(account.id, client=get_client(app), keyring=token_sealing.get_keyring(app), now=NOW)
     assert outcome.status == "synced", outcome
 
     assert json.loads(query(ad_get.last_request)["filtering"]) == {"primary_status": "STATUS_ALL"}

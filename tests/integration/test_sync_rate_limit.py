@@ -3,8 +3,9 @@ same call repeated, so no page is fetched twice and the next connection does not
 a request on a limit that has not reset (bench/run.py "sync" measures the effect)."""
 from datetime import timedelta
 
-from app.services import connections, sync
+from app.services import token_sealing
 from app.tiktok import get_client
+from app.workflows import sync
 from tests.integration.test_refresh_sync import NOW, register_data, sealed_connection
 from tests.tiktok_fixtures import BUSINESS, load
 
@@ -12,7 +13,7 @@ LIMITED = {"json": {"code": 40100, "message": "limit", "request_id": "r", "data"
 
 
 def sync_once(app, conn, waits):
-    return sync.sync_connection(conn.id, client=get_client(app), keyring=connections.get_keyring(app), now=NOW,
+    return sync.sync_connection(conn.id, client=get_client(app), keyring=token_sealing.get_keyring(app), now=NOW,
                                 sleep=waits.append)
 
 

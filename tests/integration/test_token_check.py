@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, TikTokConnection
-from app.services import connections
+from app.services import token_sealing
 from app.services.mail import outbox_messages
 from app.tiktok.types import TokenSet
 from jobs.runner import run_job
@@ -24,7 +24,7 @@ def sealed(app, people, **kw):
     conn = make_connection(people.workspace, people.creator, scopes=SCOPES, **kw)
     tokens = TokenSet(access_token="act.LIVE", refresh_token="rft.LIVE", open_id=conn.open_id, scopes=(),
                       expires_in=86400, refresh_expires_in=86400 * 300)
-    connections.seal_tokens(conn, tokens, keyring=connections.get_keyring(app), now=NOW)
+    token_sealing.seal_tokens(conn, tokens, keyring=token_sealing.get_keyring(app), now=NOW)
     db.session.commit()
     return conn
 

@@ -14,7 +14,7 @@ from app.crypto import DecryptError, open_sealed
 from app.extensions import db
 from app.models import AuditEvent, RecoveryCode, SignInChallenge, User
 from app.services import two_factor
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from tests.conftest import PASSWORD, login
 from tests.db_dump import assert_secrets_absent, raw_database_bytes
 from tests.factories import make_connection

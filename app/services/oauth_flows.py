@@ -1,14 +1,11 @@
-"""Connecting TikTok accounts (steps 1–3) and the sealed tokens they carry.
-
-This is the only module that seals or opens tokens. Ciphertexts are bound to their
-row and column through associated data, so a value copied to another connection or
-column does not decrypt.
+"""The two OAuth flows: connecting a TikTok account and linking a TikTok Ads advertiser.
 
 Connect flow:
 1. `begin_connect` makes a state (≥128 bits) and a PKCE verifier and stores them as a
    pending `OAuthTransaction` (state hashed, verifier sealed) bound to the user, the
    workspace and a random reference the browser session holds; it returns TikTok's
-   authorize URL.
+   authorize URL. With TIKTOK_PKCE off, no challenge is sent and `NO_PKCE` is sealed in
+   place of the verifier, so the transaction still proves we started it.
 2. `take_transaction` finds and deletes the transaction for the callback's state
    (single use even when the rest fails; the caller commits that first), and
    `verify_pending` checks it belongs to this session and user and is fresh.
@@ -20,7 +17,8 @@ same take/verify helpers, then `finish_ads_link` links the one advertiser the to
 covers, or keeps the token sealed in a short-lived "choose advertiser" transaction
 (`PROVIDER_ADS_CHOICE`) until `choose_advertiser` picks one of those TikTok returned.
 
-`rotate_keys` re-seals every stored secret under the primary key (`flask keys rotate`).
+Every step is a domain step: the route that calls it owns the transaction and commits.
+Tokens are sealed and opened by services/token_sealing.py.
 """
 from __future__ import annotations
 
@@ -30,35 +28,35 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Mapping
+from typing import Mapping
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 
-from app.crypto import CryptoError, DecryptError, blob_kid, keyring_from_config, open_sealed, rewrap, seal
+from app.crypto import CryptoError
 from app.extensions import db
 from app.models import AdsAccount, OAuthTransaction, TikTokConnection, User, Workspace
 from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
 from app.services import access, audit
+from app.services.token_sealing import open_pending as _open_sealed_pending
+from app.services.token_sealing import seal_ads_token, seal_pending, seal_tokens
 from app.tiktok import errors as tt_errors
 from app.tiktok import pkce
 from app.tiktok.client import TikTokClient, profile_fields_for
 from app.tiktok.types import TokenSet
 
-log = logging.getLogger("app.connections")
+log = logging.getLogger("app.oauth_flows")
 
 PROVIDER_ACCOUNTS = "tiktok-accounts"
 PROVIDER_ADS = "tiktok-ads"
 PROVIDER_ADS_CHOICE = "tiktok-ads-choice"  # an ads token waiting for "choose advertiser"
-# A public data-deletion request proving ownership with TikTok (app/services/deletion_requests.py):
+# A public data-deletion request proving ownership with TikTok (services/deletion_requests.py):
 # bound to the request and the browser session, never to a user; it can never complete a connect.
 PROVIDER_DELETION_VERIFY = "deletion-verify"
 TRANSACTION_TTL = timedelta(minutes=10)
 # Sealed in place of a verifier when TIKTOK_PKCE is off, so the transaction still carries
 # proof that we started it; never a valid verifier (those are 43-128 characters).
 NO_PKCE = "-"
-ACCESS = "access"
-REFRESH = "refresh"
 
 
 class ConnectError(Exception):
@@ -118,84 +116,15 @@ class AdsChoice:
     advertisers: tuple[tuple[str, str], ...]  # (advertiser_id, name)
 
 
-# --------------------------------------------------------------------------- keys
-
-
-def get_keyring(app: Flask):
-    ring = app.extensions.get("keyring")
-    if ring is None:
-        ring = app.extensions["keyring"] = keyring_from_config(app.config)
-    return ring
-
-
-def _token_aad(workspace_id: int, open_id: str, column: str) -> bytes:
-    return f"tiktok-token:{workspace_id}:{open_id}:{column}".encode()
-
-
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def seal_tokens(conn: TikTokConnection, tokens: TokenSet, *, keyring, now: datetime) -> None:
-    """Store a token pair on `conn` (both columns in the same unit of work).
-
-    Never writes an empty token: a response without a refresh token keeps the old one."""
-    if not tokens.access_token or not tokens.refresh_token:
-        raise ValueError("refusing to store an empty token")
-    conn.access_token_sealed = seal(tokens.access_token, aad=_token_aad(conn.workspace_id, conn.open_id, ACCESS),
-                                    keyring=keyring)
-    conn.refresh_token_sealed = seal(tokens.refresh_token,
-                                     aad=_token_aad(conn.workspace_id, conn.open_id, REFRESH), keyring=keyring)
-    conn.access_expires_at = now + timedelta(seconds=tokens.expires_in)
-    if tokens.refresh_expires_in is not None:
-        conn.refresh_expires_at = now + timedelta(seconds=tokens.refresh_expires_in)
-    conn.token_refreshed_at = now
-
-
-def open_token(conn: TikTokConnection, column: str, *, keyring) -> str:
-    """The plaintext token of `column` ("access" or "refresh"). Raises CryptoError if
-    the value was tampered with or moved from another row."""
-    blob = conn.access_token_sealed if column == ACCESS else conn.refresh_token_sealed
-    if blob is None:
-        raise LookupError(f"connection {conn.id} has no {column} token")
-    return open_sealed(blob, aad=_token_aad(conn.workspace_id, conn.open_id, column), keyring=keyring)
-
-
-def wipe_tokens(conn: TikTokConnection) -> None:
-    conn.access_token_sealed = None
-    conn.refresh_token_sealed = None
-    conn.access_expires_at = None
-
-
-def _ads_token_aad(workspace_id: int, advertiser_id: str) -> bytes:
-    return f"tiktok-ads-token:{workspace_id}:{advertiser_id}:access".encode()
-
-
-def seal_ads_token(account: AdsAccount, token: str, *, keyring) -> None:
-    """Store an advertiser's long-term token on `account`, bound to its workspace and advertiser."""
-    if not token:
-        raise ValueError("refusing to store an empty token")
-    account.access_token_sealed = seal(token, aad=_ads_token_aad(account.workspace_id, account.advertiser_id),
-                                       keyring=keyring)
-
-
-def open_ads_token(account: AdsAccount, *, keyring) -> str:
-    """The advertiser's plaintext token. Raises CryptoError if tampered with or moved."""
-    if account.access_token_sealed is None:
-        raise LookupError(f"ads account {account.id} has no token")
-    return open_sealed(account.access_token_sealed,
-                       aad=_ads_token_aad(account.workspace_id, account.advertiser_id), keyring=keyring)
-
-
-def _pending_aad(provider: str, workspace_id: int, state_hash: str) -> bytes:
-    return f"oauth-pending:{provider}:{workspace_id}:{state_hash}".encode()
 
 
 # --------------------------------------------------------------------- connect flow
 
 
-def _store_transaction(user_id: int | None, workspace_id: int | None, *, provider: str, session_ref: str,
-                       secret: str | None, keyring, now: datetime, deletion_request_id: int | None = None) -> str:
+def store_transaction(user_id: int | None, workspace_id: int | None, *, provider: str, session_ref: str,
+                      secret: str | None, keyring, now: datetime, deletion_request_id: int | None = None) -> str:
     """Record a pending transaction (state hashed, `secret` sealed) and return its state.
     A signed-in flow gives a user and workspace; a deletion request's check gives only its id."""
     state = pkce.new_state()
@@ -206,8 +135,8 @@ def _store_transaction(user_id: int | None, workspace_id: int | None, *, provide
         provider=provider,
         state_hash=state_hash,
         session_ref_hash=_sha256(session_ref),
-        verifier_sealed=(seal(secret, aad=_pending_aad(provider, workspace_id, state_hash), keyring=keyring)
-                         if secret else None),
+        verifier_sealed=(seal_pending(secret, provider=provider, workspace_id=workspace_id, state_hash=state_hash,
+                                      keyring=keyring) if secret else None),
         user_id=user_id,
         workspace_id=workspace_id,
         deletion_request_id=deletion_request_id,
@@ -222,8 +151,8 @@ def begin_connect(user: User, workspace: Workspace, *, session_ref: str, client:
     """Record a pending connect and return TikTok's authorize URL: Login Kit with PKCE for
     accounts, the Marketing API's (no PKCE) for `PROVIDER_ADS`."""
     if provider == PROVIDER_ADS:
-        state = _store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=None,
-                                   keyring=keyring, now=now)
+        state = store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=None,
+                                  keyring=keyring, now=now)
         try:
             url = client.ads_authorize_url(state)
         except tt_errors.ClientConfigError:
@@ -233,8 +162,8 @@ def begin_connect(user: User, workspace: Workspace, *, session_ref: str, client:
         return url
     use_pkce = bool(current_app.config.get("TIKTOK_PKCE", True))
     verifier = pkce.new_verifier() if use_pkce else NO_PKCE
-    state = _store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=verifier,
-                               keyring=keyring, now=now)
+    state = store_transaction(user.id, workspace.id, provider=provider, session_ref=session_ref, secret=verifier,
+                              keyring=keyring, now=now)
     audit.record("connect.started", actor_id=user.id, workspace_id=workspace.id)
     return client.authorize_url(state, pkce.challenge(verifier) if use_pkce else None)
 
@@ -276,7 +205,7 @@ def finish_connect(pending: PendingConnect, args: Mapping[str, str], *, user: Us
                    keyring, now: datetime) -> TikTokConnection:
     """Exchange the code, fetch the profile and upsert the connection."""
     code = _code_from(args, cancelled="nothing was connected", nothing="connected")
-    verifier = _open_pending(pending, keyring=keyring)
+    verifier = open_pending(pending, keyring=keyring)
     try:
         tokens = client.exchange_code(code, verifier)
     except tt_errors.TikTokError as e:
@@ -347,14 +276,14 @@ def _tiktok_failure(e: tt_errors.TikTokError, *, doing: str, nothing: str) -> Co
                         f"Nothing was {nothing}. Please start again.", reason=type(e).__name__)
 
 
-def _open_pending(pending: PendingConnect, *, keyring) -> str | None:
-    """The PKCE verifier of a pending connect, or None when it was started without PKCE."""
+def open_pending(pending: PendingConnect, *, keyring) -> str | None:
+    """What a pending transaction carries: the PKCE verifier of a connect (None when it was
+    started without PKCE), or the sealed payload of an ads choice."""
     if pending.verifier_sealed is None:
         raise InvalidState("This sign-in is missing what we stored for it. Nothing was connected. "
                            "Please start again from Integrations.", reason="nothing_sealed")
-    verifier = open_sealed(pending.verifier_sealed,
-                           aad=_pending_aad(pending.provider, pending.workspace_id, pending.state_hash),
-                           keyring=keyring)
+    verifier = _open_sealed_pending(pending.verifier_sealed, provider=pending.provider,
+                                    workspace_id=pending.workspace_id, state_hash=pending.state_hash, keyring=keyring)
     return None if verifier == NO_PKCE else verifier
 
 
@@ -381,8 +310,8 @@ def finish_ads_link(pending: PendingConnect, args: Mapping[str, str], *, user: U
         return _link_advertiser(pending.workspace_id, advertiser_ids[0], token.access_token, user=user,
                                 client=client, keyring=keyring, now=now)
     payload = json.dumps({"token": token.access_token, "advertiser_ids": advertiser_ids})
-    reference = _store_transaction(user.id, pending.workspace_id, provider=PROVIDER_ADS_CHOICE,
-                                   session_ref=session_ref, secret=payload, keyring=keyring, now=now)
+    reference = store_transaction(user.id, pending.workspace_id, provider=PROVIDER_ADS_CHOICE,
+                                  session_ref=session_ref, secret=payload, keyring=keyring, now=now)
     names = _advertiser_names(client, token.access_token)
     return AdsChoice(reference=reference, workspace_id=pending.workspace_id,
                      advertisers=tuple((a, names.get(a, "")) for a in advertiser_ids))
@@ -394,7 +323,7 @@ def choose_advertiser(pending: PendingConnect, advertiser_id: str | None, *, use
     if not access.can_manage(user, pending.workspace_id):
         raise NotAllowed("Only the workspace's admins can link a TikTok Ads account. Nothing was linked.",
                          reason="not_admin")
-    payload = json.loads(_open_pending(pending, keyring=keyring))
+    payload = json.loads(open_pending(pending, keyring=keyring))
     if not advertiser_id or advertiser_id not in payload["advertiser_ids"]:
         raise ConnectError("That advertiser account is not one TikTok authorized. Nothing was linked. "
                            "Please start again from Integrations.", reason="advertiser_not_offered")
@@ -432,106 +361,6 @@ def _link_advertiser(workspace_id: int, advertiser_id: str, token: str, *, user:
     audit.record("ads_link.succeeded", actor_id=user.id, workspace_id=workspace_id, advertiser_id=advertiser_id,
                  ads_account_id=account.id)
     return account
-
-
-# ----------------------------------------------------------------------- key rotation
-
-
-@dataclass
-class RotationCounts:
-    rewrapped: int = 0  # re-sealed under the primary key
-    current: int = 0  # already under the primary key
-    changed: int = 0  # rewritten by someone else between our read and write (theirs kept)
-    failed: int = 0  # could not be opened (tampered, moved, or its key is gone): left as it was
-
-    def __str__(self) -> str:
-        return (f"rewrapped {self.rewrapped}, already current {self.current}, changed meanwhile {self.changed}, "
-                f"could not open {self.failed}")
-
-
-def _sealed_columns():
-    """Every column holding a sealed value: (label, model, column, the columns its aad is built
-    from, how to rebuild the aad from them)."""
-    return (
-        ("TikTok access tokens", TikTokConnection, "access_token_sealed", ("workspace_id", "open_id"),
-         lambda r: _token_aad(r.workspace_id, r.open_id, ACCESS)),
-        ("TikTok refresh tokens", TikTokConnection, "refresh_token_sealed", ("workspace_id", "open_id"),
-         lambda r: _token_aad(r.workspace_id, r.open_id, REFRESH)),
-        ("Ads account tokens", AdsAccount, "access_token_sealed", ("workspace_id", "advertiser_id"),
-         lambda r: _ads_token_aad(r.workspace_id, r.advertiser_id)),
-        ("Pending sign-ins", OAuthTransaction, "verifier_sealed", ("provider", "workspace_id", "state_hash"),
-         lambda r: _pending_aad(r.provider, r.workspace_id, r.state_hash)),
-        ("Two-factor secrets", User, "totp_secret_sealed", (), _two_factor_secret_aad),
-    )
-
-
-def _two_factor_secret_aad(row) -> bytes:
-    from app.services.two_factor import secret_aad
-
-    return secret_aad(row)
-
-
-def rotate_keys(*, keyring, batch_size: int = 200,
-                progress: Callable[[str, int, int], None] | None = None) -> RotationCounts:
-    """Re-seal every stored token and pending secret under the keyring's primary key.
-
-    Batches of `batch_size` rows in id order. Each batch is read, its transaction ended,
-    re-sealed (KMS calls happen with no transaction open), then written and committed on
-    its own — unlike other services, which leave commits to the caller: a maintenance
-    sweep must not hold one transaction over whole tables, and committed batches are what
-    make an interrupted run resumable. Every write is a compare-and-swap on the old
-    ciphertext, so a token refreshed meanwhile is never replaced by the stale value.
-    Values already under the primary key are skipped, so a re-run is cheap and changes
-    nothing. A value that does not open is counted and logged, never rewritten;
-    KeyUnavailable stops the run (batches done so far stay done).
-    `progress(label, done, total)` is called after each batch."""
-    counts = RotationCounts()
-    primary = keyring.primary_kid
-    for label, model, column, aad_columns, aad_for in _sealed_columns():
-        col = getattr(model, column)
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(col.is_not(None))) or 0
-        done, last_id = 0, 0
-        while True:
-            rows = db.session.execute(
-                sa.select(model.id, col.label("blob"), *(getattr(model, c) for c in aad_columns))
-                .where(model.id > last_id, col.is_not(None)).order_by(model.id).limit(batch_size)
-            ).all()
-            db.session.commit()  # end the read: the writes below compare against what we read
-            if not rows:
-                break
-            last_id = rows[-1].id
-            resealed = [(row, _rewrapped(model, row, aad_for(row), keyring=keyring, primary=primary))
-                        for row in rows]
-            for row, new in resealed:
-                outcome = new if isinstance(new, str) else _swap(model, column, row.id, bytes(row.blob), new)
-                setattr(counts, outcome, getattr(counts, outcome) + 1)
-            db.session.commit()
-            done += len(rows)
-            if progress:
-                progress(label, done, max(total, done))
-    return counts
-
-
-def _rewrapped(model, row, aad: bytes, *, keyring, primary: str) -> bytes | str:
-    """The value re-sealed under the primary key, or the outcome when there is nothing to write."""
-    old = bytes(row.blob)
-    try:
-        if blob_kid(old) == primary:
-            return "current"
-        new = rewrap(old, aad=aad, keyring=keyring)
-    except DecryptError as e:
-        log.warning("keys rotate: %s row %s could not be opened (%s)", model.__tablename__, row.id, e.reason)
-        return "failed"
-    return "current" if new == old else new
-
-
-def _swap(model, column: str, row_id: int, old: bytes, new: bytes) -> str:
-    """Write `new` only if the row still holds `old` (a concurrent refresh wins)."""
-    result = db.session.execute(
-        sa.update(model).where(model.id == row_id, getattr(model, column) == old).values({column: new})
-        .execution_options(synchronize_session=False)
-    )
-    return "rewrapped" if result.rowcount == 1 else "changed"
 
 
 def new_session_ref() -> str:
