@@ -1,4 +1,4 @@
-"""The only code in the product that talks to TikTok (see STYLE.md §C).
+"""The only code in the product that talks to TikTok: one package per outside system.
 
 Import from here: ``from app.tiktok import get_client, errors, types``.
 """

@@ -1,7 +1,8 @@
 """PKCE and `state` values for TikTok's Login Kit.
 
 TikTok's ``S256`` is the lowercase *hex* SHA-256 of the verifier, not RFC 7636's
-base64url (TIKTOK_API.md §3: TikTok's own Android and iOS SDKs, desktop docs).
+base64url: TikTok's own Android SDK (`PKCEUtils.kt`) and iOS SDK (`PKCE.swift`) format
+each byte as ``%02x``, and the Login Kit for Desktop docs say "use hex encoding of SHA256".
 Pure functions; the only randomness is `secrets`.
 """
 

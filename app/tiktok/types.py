@@ -170,7 +170,7 @@ class TokenSet:
     Lifetimes are seconds from the moment of the response, read from TikTok.
     `refresh_expires_in` is None when the response did not state it: keep the
     stored horizon then (the Accounts API's refresh horizon is fixed from the
-    original grant, TIKTOK_API.md §4.2).
+    original grant: refresh answers count `refresh_token_expires_in` down from it).
     `open_id` (= the `business_id` for data calls) is always set by an
     exchange; a refresh response that omits it yields None.
     """

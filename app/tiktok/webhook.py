@@ -1,6 +1,6 @@
 """TikTok webhooks: check `TikTok-Signature` over the raw body, then decode the event.
 
-Signature (TIKTOK_API.md §9): header ``t=<unix seconds>,s=<hex>``; expected
+Signature (TikTok's webhook verification docs): header ``t=<unix seconds>,s=<hex>``; expected
 ``s`` = lowercase hex HMAC-SHA256(key=client secret, msg=t + "." + raw body).
 The check runs on the raw bytes before any JSON parsing, compares in constant
 time, and only then looks at the timestamp (so a stale-but-valid request and a

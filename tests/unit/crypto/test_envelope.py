@@ -1,7 +1,7 @@
 """Envelope encryption: round trip, AEAD parameters, aad binding, tamper, rotation.
 
-SECURITY.md §B cases 12 (AEAD parameters), 13 (aad binds to row), 14 (tamper -> fail closed),
-17 (rotation, unit level).
+AES-256-GCM parameters, associated data that binds a blob to its row, tampering that fails
+closed, and key rotation at the unit level.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def test_seal_requires_non_empty_bytes_aad(kr1):
         seal(TOKEN, aad="tiktok-token:ws:oid:refresh", keyring=kr1)  # type: ignore[arg-type]
 
 
-# --------------------------------------------------------------------------- case 12: AEAD params
+# --------------------------------------------------------------------------- AEAD parameters
 
 
 def test_100k_seals_of_one_value_have_distinct_nonces_deks_and_ciphertexts(kr1):
@@ -179,7 +179,7 @@ def test_aes_256_gcm_everywhere_not_fernet(kr1, monkeypatch):
         assert "Fernet" not in py.read_text().replace("Fernet is not used", "")
 
 
-# ---------------------------------------------------------------------------- case 13: aad binding
+# ------------------------------------------------------------------------------- aad binding
 
 
 @pytest.mark.parametrize(
@@ -211,7 +211,7 @@ def test_access_refresh_swap_fails_both_ways(kr1):
         open_sealed(refresh_blob, aad=a_aad, keyring=kr1)
 
 
-# ------------------------------------------------------------------------------- case 14: tamper
+# -------------------------------------------------------------------------------------- tamper
 
 
 def _tampered(kind: str, blob: bytes) -> bytes:
@@ -316,7 +316,7 @@ def test_wrong_kek_same_kid_fails_closed():
         open_sealed(blob, aad=AAD, keyring=impostor)
 
 
-# --------------------------------------------------------------------------- rotation (case 17)
+# --------------------------------------------------------------------------- ------------ rotation
 
 
 def test_rotation_k1_to_k2():

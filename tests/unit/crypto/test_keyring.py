@@ -1,8 +1,8 @@
 """Keyrings: TOKEN_KEYS parsing, LocalKeyring, KmsKeyring (moto + botocore Stubber), factory.
 
-SECURITY.md §B cases 12 (AES-256), 15 (envelope encryption with moto), 16 (KMS failure -> fail
-closed). moto enforces the encryption context but ignores disabled keys, so KMS failures are
-injected with botocore's Stubber (SECURITY §1.8).
+AES-256 keys, envelope encryption against moto's KMS, and KMS failures that fail closed.
+moto enforces the encryption context but ignores disabled keys, so KMS failures are
+injected with botocore's Stubber.
 """
 
 from __future__ import annotations
