@@ -4,24 +4,20 @@
 canvas); `render_svg(diagram)` draws it. The diagram is accessible (role="img" with
 <title> and <desc>, every box text-labelled) and uses SVG presentation attributes
 only — no style attributes, no script — so it renders under our CSP
-(style-src 'self'). The job boxes come from `trust.JOBS`, and the key-encryption
-key box says whether AWS KMS or local keys are configured (never which key).
+(style-src 'self'). The job boxes come from `trust.JOBS`, each with its schedule in
+short words from its scheduler trigger, and the key-encryption key box says whether AWS
+KMS or local keys are configured (never which key).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 960, 650
 INK, MUTED, LINE, BRAND = "#1b1f2a", "#5b6475", "#8a93a6", "#fe2c55"
 FILLS = {"box": "#ffffff", "external": "#f3f4f8", "group": "#fbfbfd", "job": "#ffffff"}
-SHORT_WHEN = {  # what fits in a job box; the security page has the full schedule
-    "refresh-tokens": "every 10 min", "revoke-retry": "every 10 min", "sync": "every 15 min",
-    "weekly-reports": "Mon 09:00 UTC", "report-retries": "every 10 min", "purge": "daily 03:00 UTC",
-    "token-check": "daily 04:30 UTC",
-}
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -66,7 +62,8 @@ class Diagram:
         ]
 
 
-def describe(config: Mapping[str, Any]) -> Diagram:
+def describe(config: Mapping[str, Any], when: Callable[..., str]) -> Diagram:
+    """`when` is jobs.when; its short form of a job's schedule is what fits in the job's box."""
     from app.services.trust import JOBS, key_protection
 
     kek_note = "AWS KMS" if key_protection(config) == "AWS KMS" else "local keys (TOKEN_KEYS)"
@@ -84,9 +81,8 @@ def describe(config: Mapping[str, Any]) -> Diagram:
     ]
     order = ["refresh-tokens", "revoke-retry", "token-check", "sync", "weekly-reports", "report-retries", "purge"]
     ordered = [j for j in order if j in job_ids] + [j for j in job_ids if j not in order]
-    whens = {j.name: SHORT_WHEN.get(j.name, j.when) for j in JOBS}
     for i, name in enumerate(ordered):
-        nodes.append(Node(name, name, whens[name], 250, 315 + 45 * i, 250, 40, "job"))
+        nodes.append(Node(name, name, when(name, short=True), 250, 315 + 45 * i, 250, 40, "job"))
     edges = [
         Edge("browser", "app", "HTTPS, session cookie and CSRF token"),
         Edge("app", "database", "reads and writes"),

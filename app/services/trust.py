@@ -12,13 +12,15 @@ from the same things the app runs with instead of being written by hand:
   cannot ship without its line on the privacy page.
 * retention, scopes, key protection and the security contact come from ``app.config``
   (``RETENTION_DAYS``, ``TIKTOK_SCOPES``, ``KMS_KEY_ID``/``TOKEN_KEYS``, ``SECURITY_CONTACT``).
+* when each background job runs comes from its scheduler trigger (``jobs.SCHEDULE``), put
+  in words by ``jobs.when``, which the caller passes in.
 
 Pure functions over config values and the model registry; no I/O, no requests.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.extensions import db
@@ -94,33 +96,42 @@ class InventoryEntry:
 @dataclass(frozen=True)
 class Job:
     name: str
-    when: str
     touches: str
+    also: str = ""  # when else it runs, said after its schedule
+    when: str = ""  # its schedule in words, filled in by `scheduled_jobs`
 
 
-# The scheduler's jobs (DESIGN.md "Jobs"); the security page and the architecture diagram
-# both read this table. If jobs.REGISTRY exists, a test checks the names match it.
+# The scheduler's jobs and what each touches; the security page and the architecture
+# diagram both read this table, and a test checks it names every job in jobs.REGISTRY.
+# When each runs is not written here: `scheduled_jobs` reads it from the job's trigger.
 JOBS: tuple[Job, ...] = (
-    Job("refresh-tokens", "every 10 minutes",
+    Job("refresh-tokens",
         "Connections whose access token expires within 2 hours: calls the Accounts API token endpoint and "
         "stores the new access token and the rotated refresh token in one transaction."),
-    Job("sync", "every 15 minutes, at once after connecting, and on “Refresh now”",
+    Job("sync",
         "Reads profile figures, posts and post metrics from the Accounts API and Spark Ads figures from the "
-        "Marketing API; upserts daily snapshots in the database."),
-    Job("weekly-reports", "Mondays 09:00 UTC",
+        "Marketing API; upserts daily snapshots in the database.",
+        also=", at once after connecting, and on “Refresh now”"),
+    Job("weekly-reports",
         "Builds last week's report per workspace from the database and emails it over SMTP, once per recipient."),
-    Job("report-retries", "every 10 minutes",
+    Job("report-retries",
         "Retries weekly-report emails that failed for a temporary reason, after their backoff. Database and SMTP only."),
-    Job("purge", "daily 03:00 UTC",
+    Job("purge",
         "Deletes the data of accounts whose retention period ended or whose deletion was requested; leaves an "
         "anonymous receipt. Database only."),
-    Job("revoke-retry", "every 10 minutes",
+    Job("revoke-retry",
         "Retries token revocations TikTok has not confirmed; the sealed token is wiped once TikTok confirms, "
         "or after a few days at most if it never does."),
-    Job("token-check", "daily 04:30 UTC",
+    Job("token-check",
         "Asks the Accounts API whether each connection's access token is still alive and which permissions it "
         "carries (no data is read); a grant the user removed in TikTok is marked for reconnecting."),
 )
+
+
+def scheduled_jobs(when: Callable[[str], str]) -> list[Job]:
+    """JOBS with when each runs. `when(name)` (jobs.when, passed in by the caller) puts the
+    job's own scheduler trigger in words, so the page cannot disagree with the schedule."""
+    return [replace(j, when=when(j.name) + j.also) for j in JOBS]
 
 
 def _declared_models(registry=None) -> list[tuple[type, Mapping[str, Any]]]:
@@ -203,16 +214,18 @@ def terms_context(config: Mapping[str, Any]) -> dict[str, Any]:
     return {"retention_days": config["RETENTION_DAYS"], "security_contact": config["SECURITY_CONTACT"]}
 
 
-def security_context(config: Mapping[str, Any]) -> dict[str, Any]:
+def security_context(config: Mapping[str, Any], when: Callable[..., str]) -> dict[str, Any]:
+    """What /security shows; `when` is jobs.when (a job's schedule in words)."""
     from app.services import architecture
 
+    diagram = architecture.describe(config, when)
     return {
         "retention_days": config["RETENTION_DAYS"],
         "revoke_give_up_days": config["REVOKE_GIVE_UP_DAYS"],
         "key_protection": key_protection(config),
         "uses_kms": bool(config.get("KMS_KEY_ID")),
-        "jobs": JOBS,
-        "diagram": architecture.render_svg(architecture.describe(config)),
-        "diagram_text": architecture.describe(config).sentences(),
+        "jobs": scheduled_jobs(when),
+        "diagram": architecture.render_svg(diagram),
+        "diagram_text": diagram.sentences(),
         "security_contact": config["SECURITY_CONTACT"],
     }

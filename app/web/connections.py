@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, flash, url_for
 from flask_login import current_user, login_required
 
+import jobs
 from app.extensions import db
 from app.services import access, disconnect
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from app.web.filters import date_long
 from app.web.htmx import is_fragment_request, partial_response, redirect_after_action
@@ -54,7 +55,7 @@ def request_deletion(connection_id: int):
         disconnect.request_deletion(conn, now=_now(), retention_days=_retention(), actor_id=current_user.id)
         db.session.commit()
         _revoke(conn)
-    return _answer(conn, f"All data of @{conn.username} will be deleted in the next nightly run (03:00 UTC).")
+    return _answer(conn, f"All data of @{conn.username} will be deleted in the next nightly run ({jobs.when('purge')}).")
 
 
 def _revoke(conn) -> disconnect.RevokeOutcome:

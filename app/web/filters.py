@@ -1,9 +1,11 @@
-"""Template filters: how dates and numbers read in the product."""
+"""Template filters: how dates, numbers and job schedules read in the product."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from flask import Flask
+
+import jobs
 
 
 def date_long(value: datetime | None) -> str:
@@ -47,3 +49,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(ago)
     app.add_template_filter(compact)
     app.add_template_filter(percent)
+    # {{ job_when("purge") }} → "daily 03:00 UTC": from the job's scheduler trigger, never typed in a page.
+    app.add_template_global(jobs.when, "job_when")

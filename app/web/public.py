@@ -8,10 +8,11 @@ from datetime import datetime, timezone
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session,
                    url_for)
 
+import jobs
 from app.extensions import db, limiter
 from app.models.deletion import REQUEST_IN_REVIEW, REQUEST_RECEIVED, REQUEST_REJECTED
 from app.services import audit, deletion_requests, mail, trust
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from app.web.deletion_reviews import schedule_deletion
 from app.web.filters import date_long
@@ -32,7 +33,7 @@ def terms():
 
 @bp.get("/security")
 def security():
-    return render_template("public/security.html", **trust.security_context(current_app.config))
+    return render_template("public/security.html", **trust.security_context(current_app.config, jobs.when))
 
 
 def _deletion_limit() -> str:

@@ -199,7 +199,7 @@ def test_delete_all_data_disconnects_and_marks_for_next_purge(app, client, peopl
     r = client.hx("post", f"/connections/{conn.id}/deletion")
     assert r.status_code == 200 and mock.call_count == 1
     html = r.get_data(as_text=True)
-    assert "Data deletion scheduled for the next nightly run (03:00 UTC)" in html
+    assert "Data deletion scheduled for the next nightly run (daily 03:00 UTC)" in html
     assert "Delete all data for this account" not in html  # asked already
     assert "next nightly run" in json.loads(r.headers["HX-Trigger"])["notify"]["message"]
     conn = reload(conn.id)
@@ -236,8 +236,8 @@ def test_row_buttons_name_the_consequence(app, client, people):
 
 def test_disconnect_waits_for_a_refresh_in_flight(app, people, requests_mock):
     """While the refresh lease is held nobody else refreshes; once disconnected, the refresh job skips."""
-    from app.services.leases import acquire_lease
-    from app.services.token_refresh import LEASE_JOB
+    from app.leases import TOKEN_LEASE as LEASE_JOB
+    from app.leases import acquire_lease
 
     conn = make_connected(app, people.workspace, people.admin)
     db.session.commit()

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import jobs
 from app.services import architecture, trust
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -15,7 +16,7 @@ KMS = {"KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/abcd"}
 
 
 def draw(config=LOCAL):
-    diagram = architecture.describe(config)
+    diagram = architecture.describe(config, jobs.when)
     return diagram, ET.fromstring(str(architecture.render_svg(diagram)))
 
 
