@@ -184,6 +184,15 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
 
     base_url = _url("APP_BASE_URL", get("APP_BASE_URL", "http://127.0.0.1:5000")).rstrip("/")
     cfg["APP_BASE_URL"] = base_url
+    # So url_for(..., _external=True) builds links on APP_BASE_URL in jobs (an app context, no
+    # request) as in requests. Since Flask 3.1 SERVER_NAME does not restrict which Host is
+    # answered (host_matching and subdomain_matching stay off), so any Host still works.
+    base = urlsplit(base_url)
+    if base.username is not None or base.password is not None or base.query or base.fragment:
+        raise ConfigError("APP_BASE_URL: expected scheme://host[:port][/path], without user, query or fragment")
+    cfg["SERVER_NAME"], cfg["APPLICATION_ROOT"] = base.netloc, base.path or "/"
+    cfg["PREFERRED_URL_SCHEME"] = base.scheme
+    cfg["SESSION_COOKIE_PATH"] = "/"  # not APPLICATION_ROOT: a __Host- cookie must have Path=/
 
     # TikTok. With no client key the sandbox stands in, on our own origin.
     client_key = get("TIKTOK_CLIENT_KEY")
@@ -287,7 +296,6 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["REMEMBER_COOKIE_HTTPONLY"] = True
     cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     cfg["REMEMBER_COOKIE_SECURE"] = production
-    cfg["PREFERRED_URL_SCHEME"] = "https" if production else "http"
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # token lives with the session: open dashboards keep working
     cfg["MAX_CONTENT_LENGTH"] = 256 * 1024
     cfg["TRUST_PROXY"] = _int("TRUST_PROXY", get("TRUST_PROXY"), 0, lo=0, hi=5)

@@ -25,12 +25,12 @@ from typing import Callable
 from flask import current_app
 
 from app.extensions import db
+from app.leases import acquire_lease, release_lease
 from app.models import TikTokConnection
 from app.services import deletion_requests, disconnect, mail, purge, webhooks
-from app.services.connections import get_keyring
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
 from jobs import job
-from jobs.claims import acquire_lease, release_lease
 from jobs.result import JobResult
 
 log = logging.getLogger("jobs.purge")
@@ -129,8 +129,7 @@ def _notify_requesters(app, *, limit: int, result: JobResult) -> None:
     pending = deletion_requests.awaiting_notice(limit)
     if not pending:
         return
-    # Templates' context processors expect a request (as in app/services/notices.py).
-    with app.test_request_context(base_url=app.config["APP_BASE_URL"]), mail.Outbound() as out:
+    with mail.Outbound() as out:  # the job's app context is all the templates need
         for req in pending:
             try:
                 out.send(deletion_requests.completion_message(req, base_url=app.config["APP_BASE_URL"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from flask import Flask, current_app, request, session, url_for
+from flask import Flask, current_app, has_request_context, request, session, url_for
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BuildError
@@ -91,7 +91,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _shell_context():
-        if not current_user.is_authenticated:
+        # Emails rendered by jobs have no request, hence no user: they get no page shell.
+        if not has_request_context() or not current_user.is_authenticated:
             return {"current_workspace": None, "workspaces": [], "workspace_links": [], "current_role": None}
         try:
             ws = current_workspace()
