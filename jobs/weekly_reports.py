@@ -8,8 +8,11 @@ build one report at once (workspaces with no connected account are skipped):
      `--week` always rebuilds (backfill or correction);
   2. insert a delivery row per recipient (unique per report and recipient) and commit,
      before anything is sent;
-then send every due delivery of those reports through ONE SMTP connection
-(services/reports.py `deliver_due`: claim, send, mark sent, one commit each).
+then send every due delivery through ONE SMTP connection, one delivery at a time
+(services/report_delivery.py): claim it and commit, so no other instance takes it;
+re-check it (rebuild a report an account has left, drop a recipient who no longer is
+one) and commit; send it and commit the outcome at once. Each report's email is
+rendered once per run and addressed per recipient.
 
 report-retries: sends what is due across all reports: transient failures after their
 backoff, and rows left by a run that died (pending, or "sending" past their claim).
@@ -26,11 +29,11 @@ from typing import Callable
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.leases import acquire_lease, release_lease
 from app.models import ReportDelivery, Workspace
 from app.models.report import DELIVERY_SENT
-from app.services import mail, reports
+from app.services import mail, report_delivery, report_figures
 from jobs import job
-from jobs.claims import acquire_lease, release_lease
 from jobs.result import JobResult
 
 log = logging.getLogger("jobs.weekly_reports")
@@ -45,7 +48,7 @@ DELIVERY_LIMIT = 500
      description="Build last ISO week's report per workspace (its timezone) and email it once per recipient")
 def run(*, now: datetime, week: str | None = None, limit: int | None = None,
         after_send: Callable[[ReportDelivery], None] | None = None, **_) -> JobResult:
-    explicit = reports.parse_week(week) if week else None  # WeekError (a ValueError) names the problem
+    explicit = report_figures.parse_week(week) if week else None  # WeekError (a ValueError) names the problem
     result = JobResult(NAME)
     workspace_ids = list(db.session.scalars(sa.select(Workspace.id).order_by(Workspace.id)))
     db.session.commit()
@@ -75,12 +78,12 @@ def run_retries(*, now: datetime, limit: int = 500,
     return result
 
 
-def _build(ws_id: int, explicit: reports.Week | None, *, now: datetime, result: JobResult) -> None:
+def _build(ws_id: int, explicit: report_figures.Week | None, *, now: datetime, result: JobResult) -> None:
     workspace = db.session.get(Workspace, ws_id)
-    if not reports.report_connections(workspace):  # nothing to report on: no email about nothing
+    if not report_figures.report_connections(workspace):  # nothing to report on: no email about nothing
         result.add("workspaces_without_accounts")
         return
-    week = explicit or reports.previous_week(now, workspace.timezone)
+    week = explicit or report_figures.previous_week(now, workspace.timezone)
     key = f"workspace:{ws_id}:{week.iso}"
     owner = acquire_lease(NAME, key, now=now, ttl=BUILD_LEASE_TTL)
     if owner is None:  # another instance is building it; it also inserts the deliveries
@@ -88,12 +91,12 @@ def _build(ws_id: int, explicit: reports.Week | None, *, now: datetime, result: 
         return
     try:
         workspace = db.session.get(Workspace, ws_id)
-        report = reports.get_report(workspace, week)
+        report = report_figures.get_report(workspace, week)
         if report is None or explicit is not None or not _any_sent(report.id):
-            report = reports.build_report(workspace, week, now=now)
+            report = report_figures.build_report(workspace, week, now=now)
             result.add("reports_built")
         db.session.commit()
-        added = reports.ensure_deliveries(report, now=now)
+        added = report_delivery.ensure_deliveries(report, now=now)
         db.session.commit()
         result.add("deliveries_queued", added)
     finally:
@@ -105,9 +108,27 @@ def _any_sent(report_id: int) -> bool:
         ReportDelivery.report_id == report_id, ReportDelivery.status == DELIVERY_SENT))) or False
 
 
-def _deliver(result: JobResult, *, now: datetime, limit: int, after_send) -> None:
+def _deliver(result: JobResult, *, now: datetime, limit: int,
+             after_send: Callable[[ReportDelivery], None] | None) -> None:
+    """Send due deliveries one at a time, each step its own commit. `after_send(delivery)`
+    runs once a send is recorded (tests use it to kill a run half-way)."""
+    emails = report_delivery.ReportEmails()
     with mail.Outbound() as out:  # one SMTP connection for the run
-        counts = reports.deliver_due(now=now, out=out, limit=limit, after_send=after_send)
-    for key in ("sent", "retry", "failed", "skipped", "rebuilt"):
-        if getattr(counts, key):
-            result.add(f"emails_{key}", getattr(counts, key))
+        for _ in range(limit):
+            delivery_id = report_delivery.claim_due(now=now)
+            db.session.commit()  # the claim is visible to other instances before anything is sent
+            if delivery_id is None:
+                break
+            delivery = db.session.get(ReportDelivery, delivery_id)
+            check = report_delivery.recheck(delivery, now=now)
+            db.session.commit()
+            if check.rebuilt:
+                result.add("emails_rebuilt")
+            if not check.send:
+                result.add("emails_skipped")
+                continue
+            outcome = report_delivery.send(delivery, now=now, out=out, emails=emails)
+            db.session.commit()  # right after SMTP's answer: a sent row is never sent again
+            result.add(f"emails_{outcome}")
+            if after_send is not None and outcome == report_delivery.SENT:
+                after_send(delivery)

@@ -19,7 +19,7 @@ import re
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Mapping
+from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -198,7 +198,8 @@ def _shorten(text: str, limit: int = CAPTION_SHORT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _post_row(p: Post) -> metrics.PostRow:
+def post_row(p: Post) -> metrics.PostRow:
+    """A post as the metrics module reads it (the dashboard and the weekly report)."""
     return metrics.PostRow(
         id=p.id, create_time=p.create_time, views=p.views, likes=p.likes, comments=p.comments,
         shares=p.shares, full_video_watched_rate=p.full_video_watched_rate, caption=p.caption or "",
@@ -249,7 +250,7 @@ def posts_table(connection: TikTokConnection, workspace: Workspace, params: Tabl
     page_q = _ordered(base.add_columns(_boosted_expr()), params).limit(PAGE_SIZE).offset(
         (params.page - 1) * PAGE_SIZE
     )
-    rows = [_post_view(_post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(page_q)]
+    rows = [_post_view(post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(page_q)]
     return PostTable(connection.id, params, rows, total, pages)
 
 
@@ -259,34 +260,43 @@ def export_rows(connection: TikTokConnection, workspace: Workspace, params: Tabl
     tz = metrics.workspace_tz(workspace.timezone)
     base = _table_query(connection.id, _range_start(now, tz, params.range_days))
     q = _ordered(base.add_columns(_boosted_expr()), params).limit(EXPORT_LIMIT)
-    return [_post_view(_post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(q)]
+    return [_post_view(post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(q)]
 
 
-def _load_snapshots(connection_id: int, since: date) -> list[metrics.AccountDay]:
+def load_snapshots(connection_ids: Iterable[int], since: date) -> dict[int, list[metrics.AccountDay]]:
+    """Each connection's daily snapshots from `since`, oldest first (one query for all of them)."""
+    found: dict[int, list[metrics.AccountDay]] = {cid: [] for cid in connection_ids}
+    if not found:
+        return found
     q = (
-        sa.select(AccountSnapshot.day, AccountSnapshot.followers_count, AccountSnapshot.video_views,
-                  AccountSnapshot.captured_at)
-        .where(AccountSnapshot.connection_id == connection_id, AccountSnapshot.day >= since)
-        .order_by(AccountSnapshot.day)
+        sa.select(AccountSnapshot.connection_id, AccountSnapshot.day, AccountSnapshot.followers_count,
+                  AccountSnapshot.video_views, AccountSnapshot.captured_at)
+        .where(AccountSnapshot.connection_id.in_(list(found)), AccountSnapshot.day >= since)
+        .order_by(AccountSnapshot.connection_id, AccountSnapshot.day)
     )
-    return [metrics.AccountDay(*row) for row in db.session.execute(q)]
+    for connection_id, *day in db.session.execute(q):
+        found[connection_id].append(metrics.AccountDay(*day))
+    return found
 
 
-def _load_post_gains(connection_id: int, missing: list[date], tz: ZoneInfo) -> dict[date, int]:
-    """Fallback views for days without the account's daily figure (one query, only when needed)."""
-    if not missing:
+def load_post_gains(missing: Mapping[int, list[date]], tz: ZoneInfo) -> dict[int, dict[date, int]]:
+    """Fallback views per connection for the days without its daily figure: one query for
+    all the connections, none when no day is missing."""
+    wanted = {cid: set(days) | {d - timedelta(days=1) for d in days} for cid, days in missing.items() if days}
+    if not wanted:
         return {}
-    days = set(missing) | {d - timedelta(days=1) for d in missing}
     q = (
-        sa.select(PostMetric.post_id, PostMetric.day, PostMetric.views, Post.create_time)
+        sa.select(Post.connection_id, PostMetric.post_id, PostMetric.day, PostMetric.views, Post.create_time)
         .join(Post, Post.id == PostMetric.post_id)
-        .where(Post.connection_id == connection_id, PostMetric.day.in_(sorted(days)))
+        .where(Post.connection_id.in_(list(wanted)), PostMetric.day.in_(sorted(set().union(*wanted.values()))))
     )
-    rows, published = [], {}
-    for post_id, day, views, create_time in db.session.execute(q):
-        rows.append(metrics.PostDay(post_id, day, views))
-        published[post_id] = metrics.local_day(create_time, tz)
-    return metrics.post_view_gains(rows, published)
+    rows: dict[int, list[metrics.PostDay]] = {cid: [] for cid in wanted}
+    published: dict[int, date] = {}
+    for connection_id, post_id, day, views, create_time in db.session.execute(q):
+        if day in wanted[connection_id]:
+            rows[connection_id].append(metrics.PostDay(post_id, day, views))
+            published[post_id] = metrics.local_day(create_time, tz)
+    return {cid: metrics.post_view_gains(found, published) for cid, found in rows.items()}
 
 
 def _load_paid(connection_id: int, window: metrics.Window) -> tuple[metrics.Paid | None, str | None]:
@@ -313,13 +323,13 @@ def build_dashboard(connection: TikTokConnection, workspace: Workspace, params: 
     chart_days = metrics.last_complete_days(now, tz, params.range_days).days
     first_needed = min(chart_days[0], window.previous().start) - timedelta(days=1)
 
-    snapshots = _load_snapshots(connection.id, first_needed)
-    post_rows = [_post_row(p) for p in db.session.scalars(
+    snapshots = load_snapshots([connection.id], first_needed)[connection.id]
+    post_rows = [post_row(p) for p in db.session.scalars(
         sa.select(Post).where(Post.connection_id == connection.id,
                               Post.create_time >= window.previous().starts_at)
     )]
     missing = metrics.days_missing_daily_views(snapshots, chart_days)
-    gains = _load_post_gains(connection.id, missing, tz)
+    gains = load_post_gains({connection.id: missing}, tz).get(connection.id, {})
     paid, currency = _load_paid(connection.id, window)
     table = posts_table(connection, workspace, params, now=now)
 

@@ -2,9 +2,14 @@
 
 Flask-Mail composes the message (text + HTML parts, header-injection checks), but its
 transport opens `smtplib.SMTP` with no timeout and discards the recipients the server
-refused (SECURITY.md §1.7). So sending is ours: one `Outbound` per batch reuses one
-SMTP connection, every call has `MAIL_TIMEOUT`, and a refused recipient is an error.
-With no `MAIL_SERVER`, mails are written to `instance/outbox/` as `.eml` files.
+refused. So sending is ours: one `Outbound` per batch reuses one SMTP connection, every
+call has `MAIL_TIMEOUT`, and a refused recipient is an error. With no `MAIL_SERVER`,
+mails are written to `instance/outbox/` as `.eml` files.
+
+Templates render in an app context alone (jobs have no request): links in them are
+built with `url_for(..., _external=True)`, which config points at APP_BASE_URL. A mail
+that goes to many people is rendered once (`render`) and addressed per recipient
+(`address`); `compose` does both for a single message.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import smtplib
 import socket
 import ssl
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,19 +37,43 @@ class MailError(Exception):
         self.transient = transient
 
 
-def compose(subject: str, recipient: str, *, template: str, message_id: str | None = None,
-            **context) -> Message:
-    """A text + HTML message from `templates/email/<template>.txt|.html` (CSS inlined
-    for mail clients). A deterministic `message_id` lets a retried send be recognised."""
-    if any(c in recipient for c in "\r\n") or any(c in subject for c in "\r\n"):
+@dataclass(frozen=True)
+class Rendered:
+    """A mail's subject and its text and HTML parts, not yet addressed to anyone."""
+    subject: str
+    text: str
+    html: str
+
+
+def _refuse_line_breaks(*headers: str) -> None:
+    if any(c in header for header in headers for c in "\r\n"):
         raise MailError("refusing a header with a line break", transient=False)
-    msg = Message(subject=subject, recipients=[recipient], sender=current_app.config["MAIL_DEFAULT_SENDER"])
-    msg.body = render_template(f"email/{template}.txt", **context)
-    msg.html = css_inline.inline(render_template(f"email/{template}.html", **context))
+
+
+def render(subject: str, *, template: str, **context) -> Rendered:
+    """`templates/email/<template>.txt|.html` rendered once (CSS inlined for mail clients)."""
+    _refuse_line_breaks(subject)
+    text = render_template(f"email/{template}.txt", **context)
+    html = css_inline.inline(render_template(f"email/{template}.html", **context))
+    return Rendered(subject, text, html)
+
+
+def address(rendered: Rendered, recipient: str, *, message_id: str | None = None) -> Message:
+    """A message to one recipient. A deterministic `message_id` lets a retried send be recognised."""
+    _refuse_line_breaks(recipient)
+    msg = Message(subject=rendered.subject, recipients=[recipient], sender=current_app.config["MAIL_DEFAULT_SENDER"],
+                  body=rendered.text, html=rendered.html)
     if message_id:
         msg.msgId = message_id
     msg.extra_headers = {"Auto-Submitted": "auto-generated"}
     return msg
+
+
+def compose(subject: str, recipient: str, *, template: str, message_id: str | None = None,
+            **context) -> Message:
+    """One message from `templates/email/<template>.txt|.html` to one recipient."""
+    _refuse_line_breaks(recipient)
+    return address(render(subject, template=template, **context), recipient, message_id=message_id)
 
 
 class Outbound:

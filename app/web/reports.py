@@ -1,9 +1,10 @@
 """Weekly reports: the list, one report, and (for admins) build now, email preview and
-"send me a test". The work is in services/reports.py.
+"send me a test". The figures are built in services/report_figures.py, the emails in
+services/report_delivery.py; the views own the transaction (build commits here).
 
 Scoping: the workspace comes from current_workspace() (`?workspace=`, 404 to
 outsiders). Creators read only the reports of weeks in which a post of theirs
-appears (DESIGN "People"); any other week is 404 for them, as for outsiders.
+appears; any other week is 404 for them, as for outsiders.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
 from app.extensions import db
-from app.models import Workspace, utcnow
+from app.models import Report, Workspace, utcnow
 from app.models.workspace import ROLE_CREATOR
-from app.services import access, mail, reports
+from app.services import access, mail, report_delivery, report_figures
 from app.web.context import current_workspace, workspace_scoped
 from app.web.errors import not_found
 from app.web.htmx import redirect_after_action
@@ -26,10 +27,10 @@ bp = Blueprint("reports", __name__)
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; sandbox"
 
 
-def _week(week: str) -> reports.Week:
+def _week(week: str) -> report_figures.Week:
     try:
-        return reports.parse_week(week)
-    except reports.WeekError as e:
+        return report_figures.parse_week(week)
+    except report_figures.WeekError as e:
         raise not_found(str(e)) from None
 
 
@@ -40,11 +41,11 @@ def _workspace() -> Workspace:
     return ws
 
 
-def _managed_report(week: str) -> tuple[Workspace, reports.Report]:
+def _managed_report(week: str) -> tuple[Workspace, Report]:
     wk = _week(week)
     ws = _workspace()
     access.require_manager(current_user, ws.id)
-    report = reports.get_report(ws, wk)
+    report = report_figures.get_report(ws, wk)
     if report is None:
         raise not_found(f"The report for {wk.iso} has not been generated yet.")
     return ws, report
@@ -59,12 +60,12 @@ def _show_url(ws: Workspace, week: str) -> str:
 @login_required
 def index():
     ws = current_workspace()
-    items = reports.list_reports(ws) if ws else []
+    items = report_figures.list_reports(ws) if ws else []
     if ws and access.role_in(current_user, ws.id) == ROLE_CREATOR:
-        items = reports.readable_by_creator(current_user, items)
+        items = report_figures.readable_by_creator(current_user, items)
     return render_template("reports/index.html", workspace=ws, reports=items,
                            can_manage=bool(ws) and access.can_manage(current_user, ws.id),
-                           last_week=reports.previous_week(utcnow(), ws.timezone).iso if ws else None)
+                           last_week=report_figures.previous_week(utcnow(), ws.timezone).iso if ws else None)
 
 
 @bp.get("/reports/<week>")
@@ -72,16 +73,16 @@ def index():
 @login_required
 def show(week: str):
     wk, ws = _week(week), _workspace()
-    role, report = access.role_in(current_user, ws.id), reports.get_report(ws, wk)
+    role, report = access.role_in(current_user, ws.id), report_figures.get_report(ws, wk)
     manage = access.can_manage(current_user, ws.id)
     if report is None:
         return render_template("reports/not_generated.html", workspace=ws, week=wk, can_manage=manage,
-                               week_over=reports.week_is_over(wk, ws, now=utcnow()))
-    if role == ROLE_CREATOR and not reports.creator_may_read(current_user, report):
+                               week_over=report_figures.week_is_over(wk, ws, now=utcnow()))
+    if role == ROLE_CREATOR and not report_figures.creator_may_read(current_user, report):
         raise NotFound()
     return render_template("reports/show.html", workspace=ws, report=report, f=report.figures or {},
-                           **reports.display_times(report),
-                           can_manage=manage, deliveries=reports.deliveries_of(report) if manage else [])
+                           **report_figures.display_times(report),
+                           can_manage=manage, deliveries=report_delivery.deliveries_of(report) if manage else [])
 
 
 @bp.post("/reports/<week>/build")
@@ -89,10 +90,10 @@ def show(week: str):
 def build(week: str):
     wk, ws = _week(week), _workspace()
     access.require_manager(current_user, ws.id)
-    if not reports.week_is_over(wk, ws, now=utcnow()):
+    if not report_figures.week_is_over(wk, ws, now=utcnow()):
         flash(f"{wk.label} isn't over yet in {ws.timezone}; its report can be built once it has ended.", "error")
     else:
-        reports.build_report(ws, wk, now=utcnow())
+        report_figures.build_report(ws, wk, now=utcnow())
         db.session.commit()
         flash(f"Report for {wk.label} built.", "success")
     return redirect_after_action(_show_url(ws, wk.iso))
@@ -102,7 +103,7 @@ def build(week: str):
 @login_required
 def email_preview(week: str):
     ws, report = _managed_report(week)
-    response = Response(reports.render_email_html(report, ws), mimetype="text/html")
+    response = Response(report_delivery.render_email_html(report, ws), mimetype="text/html")
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     return response
 
@@ -112,7 +113,7 @@ def email_preview(week: str):
 def test_send(week: str):
     ws, report = _managed_report(week)
     try:
-        reports.send_test(report, ws, current_user)
+        report_delivery.send_test(report, ws, current_user)
         level, message = "success", f"Test email sent to {current_user.email}."
     except mail.MailError as e:
         level, message = "error", f"The test email could not be sent ({e})."

@@ -3,7 +3,7 @@ artifacts: report.png, report-email.html, report-email.png)."""
 import pytest
 
 from app.extensions import db
-from app.services import accounts, reports
+from app.services import accounts, report_figures
 from tests.browser.helpers import ARTIFACTS
 from tests.browser.test_dashboard import sign_in  # same admin and password as the dashboard test
 from tests.factories import make_connection, seed_performance
@@ -22,7 +22,7 @@ def built_report(live_server):
         seed_performance(conn, tz="Europe/London", days=40, posts=12, now=NOW, spark_posts=2, followers_start=48_000,
                          followers_per_day=35, views_per_day=12_400,
                          captions=["Behind the scenes at the <studio> & co", "Brass orbit, take 3", "Moon tide"])
-        reports.build_report(ws, WEEK, now=NOW)
+        report_figures.build_report(ws, WEEK, now=NOW)
         db.session.commit()
         return ws.id
 

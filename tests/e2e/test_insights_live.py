@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AccountSnapshot, AdsAccount, AudienceSnapshot, Post, SparkAdMetric, TikTokConnection, Workspace
 from app.sandbox import demo_data
-from app.services import reports
+from app.services import report_figures
 from app.services.mail import outbox_messages
 from jobs.runner import run_job
 from tests.e2e.helpers import connect_account, csrf, sign_in
@@ -96,9 +96,9 @@ def test_deleted_spark_ad_counts_in_its_weeks_paid_figures(live_server):
         # The ISO week of the deleted ad's first delivery day: its spend and impressions are in
         # that week's paid figures (TikTok hides deleted ads from the default report).
         first = min(d.date for d in delivered)
-        week = reports.Week(*first.isocalendar()[:2])
+        week = report_figures.Week(*first.isocalendar()[:2])
         workspace = db.session.get(Workspace, ws_id)
-        figures = reports.compute_figures(workspace, week, now=now)
+        figures = report_figures.compute_figures(workspace, week, now=now)
         window_days = {first - timedelta(days=first.weekday()) + timedelta(days=i) for i in range(7)}
         rows = db.session.scalars(sa.select(SparkAdMetric).where(SparkAdMetric.day.in_(window_days))).all()
         expected_spend = sum((m.spend or Decimal(0) for m in rows), Decimal(0))

@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from app.models import utcnow
-from app.services import accounts, deletion_requests, reports
+from app.services import accounts, deletion_requests, report_figures
 from tests.conftest import PASSWORD, login
 from tests.factories import make_connection, seed_performance
 
@@ -55,7 +55,7 @@ def multi(request, app):
         conn = make_connection(ws, user, username=f"acct{i}")
         seed_performance(conn, days=20, posts=5, now=NOW)
         conns.append(conn)
-        reports.build_report(ws, reports.parse_week(REPORT_WEEK), now=NOW)
+        report_figures.build_report(ws, report_figures.parse_week(REPORT_WEEK), now=NOW)
     filed = deletion_requests.create_request("someone", "someone@example.com", now=utcnow())
     db.session.commit()
     return {"user": user, "spaces": spaces, "conns": conns, "reference": filed.request.reference,

@@ -15,7 +15,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from app.extensions import db
 from app.models.ids import MAX_ID, is_storable_id, parse_id
-from app.services import metrics, reports
+from app.services import metrics, report_figures
 from tests.conftest import login
 from tests.factories import make_connection
 
@@ -172,6 +172,6 @@ def test_parse_id_refuses_anything_else(value):
 
 @pytest.mark.parametrize("week", ["2000-W01", "2026-W53", "2100-W52"])
 def test_the_week_range_edges_parse_and_have_windows(week):
-    wk = reports.parse_week(week)
+    wk = report_figures.parse_week(week)
     window = wk.window(metrics.workspace_tz("Pacific/Kiritimati"))
     assert window.previous().start < window.start and window.ends_before > window.starts_at

@@ -242,10 +242,10 @@ def test_disconnect_request_deletion_purge_end_to_end(app, client, people, reque
     seed_account_data(keeper)
     # a real weekly report of the week the posts were made in, naming the account
     from app.models import Report, ReportConnection
-    from app.services import metrics, reports
+    from app.services import metrics, report_figures
 
     week = metrics.iso_week_label(datetime.now(timezone.utc).date() - timedelta(days=7))
-    report = reports.build_report(people.workspace, week, now=datetime.now(timezone.utc))
+    report = report_figures.build_report(people.workspace, week, now=datetime.now(timezone.utc))
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportConnection).where(
         ReportConnection.report_id == report.id, ReportConnection.connection_id == conn.id)) == 1

@@ -4,6 +4,7 @@ preview, test send; creators see only weeks with their posts)."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from email import message_from_bytes, policy
@@ -11,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from app.extensions import db
 from app.models import AccountSnapshot, Post, Report, ReportConnection, ReportDelivery
-from app.services import accounts, dashboard, mail, metrics, reports
-from tests.factories import make_connection
+from app.services import accounts, dashboard, mail, metrics, report_delivery, report_figures
+from tests.factories import make_connection, seed_performance
 from tests.report_data import NOW, WEEK, add_post, seed_brass
 
 LONDON = ZoneInfo("Europe/London")
@@ -28,7 +30,7 @@ def _expected_views(conn_id: int, window: metrics.Window) -> metrics.Views:
 
 
 def _rows(conn_ids) -> list[metrics.PostRow]:
-    return [dashboard._post_row(p) for p in db.session.scalars(sa.select(Post).where(Post.connection_id.in_(conn_ids)))]
+    return [dashboard.post_row(p) for p in db.session.scalars(sa.select(Post).where(Post.connection_id.in_(conn_ids)))]
 
 
 # ------------------------------------------------------------------ figures
@@ -36,7 +38,7 @@ def _rows(conn_ids) -> list[metrics.PostRow]:
 
 def test_figures_equal_the_metrics_modules_results(app, people):
     conn, conn2 = seed_brass(people)
-    report = reports.build_report(people.workspace, WEEK, now=NOW)
+    report = report_figures.build_report(people.workspace, WEEK, now=NOW)
     db.session.commit()
     f = report.figures
     window = metrics.iso_week_window(2026, 21, LONDON)
@@ -68,7 +70,7 @@ def test_figures_equal_the_metrics_modules_results(app, people):
 
 def test_figures_are_aggregates_only(app, people):
     conn, _ = seed_brass(people)
-    f = reports.build_report(people.workspace, WEEK, now=NOW).figures
+    f = report_figures.build_report(people.workspace, WEEK, now=NOW).figures
     assert set(f) == {"version", "week", "label", "timezone", "organic", "paid", "top_posts", "accounts", "notes",
                       "source", "generated_at", "data_as_of"}
     assert set(f["top_posts"][0]) == {"connection_id", "item_id", "username", "caption", "share_url", "posted",
@@ -80,15 +82,15 @@ def test_figures_are_aggregates_only(app, people):
 
 def test_no_ads_account_means_no_paid_section(app, people):
     seed_brass(people, spark_posts=0)
-    assert reports.build_report(people.workspace, WEEK, now=NOW).figures["paid"] is None
+    assert report_figures.build_report(people.workspace, WEEK, now=NOW).figures["paid"] is None
 
 
 def test_rebuilding_a_week_updates_the_one_report(app, people):
     conn, _ = seed_brass(people)
-    first = reports.build_report(people.workspace, WEEK, now=NOW)
+    first = report_figures.build_report(people.workspace, WEEK, now=NOW)
     db.session.commit()
     add_post(conn, "late-1", datetime(2026, 5, 20, 12, tzinfo=timezone.utc), views=5_000_000)
-    second = reports.build_report(people.workspace, WEEK, now=NOW + timedelta(hours=1))
+    second = report_figures.build_report(people.workspace, WEEK, now=NOW + timedelta(hours=1))
     db.session.commit()
     assert first.id == second.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Report)) == 1
@@ -106,13 +108,13 @@ def test_iso_week_is_the_workspaces_week(app, people, zone, in_w21):
     add_post(conn, "monday-early-local", datetime(2026, 5, 17, 22, 30, tzinfo=timezone.utc), views=800)
     add_post(conn, "monday-midday", datetime(2026, 5, 18, 12, 0, tzinfo=timezone.utc), views=700)
     db.session.commit()
-    f = reports.build_report(people.workspace, WEEK, now=NOW).figures
+    f = report_figures.build_report(people.workspace, WEEK, now=NOW).figures
     captions_views = [t["views"] for t in f["top_posts"]]
     if in_w21:
         assert f["organic"]["posts_published"] == 2 and captions_views == [900, 700]
     else:  # Berlin: 00:30 Monday May 18 is in, 00:30 Monday May 25 is out
         assert f["organic"]["posts_published"] == 2 and captions_views == [800, 700]
-    w22 = reports.build_report(people.workspace, "2026-W22", now=NOW + timedelta(days=7)).figures
+    w22 = report_figures.build_report(people.workspace, "2026-W22", now=NOW + timedelta(days=7)).figures
     assert w22["organic"]["posts_published"] == (0 if in_w21 else 1)
 
 
@@ -120,10 +122,52 @@ def test_a_disconnected_account_is_left_out(app, people):
     conn, conn2 = seed_brass(people)
     conn.status = "disconnected"
     db.session.commit()
-    f = reports.build_report(people.workspace, WEEK, now=NOW).figures
+    f = report_figures.build_report(people.workspace, WEEK, now=NOW).figures
     assert [a["username"] for a in f["accounts"]] == ["moontideco2"]
     assert f["organic"]["posts_published"] == 0 and f["top_posts"] == []
     assert f["paid"]["delivered"] is False  # its boosted posts' ads go with it
+
+
+# ------------------------------------------------------------------ query budget
+
+
+@contextmanager
+def statements_run():
+    """Every SQL statement sent while the block runs."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("gap_day", [None, 3], ids=["daily-views-complete", "a-day-without-daily-views"])
+def test_figures_take_the_same_queries_for_one_account_or_ten(app, people, gap_day):
+    """Posts, snapshots and post view gains are loaded for all the workspace's accounts at
+    once, not per account: 1 account or 10, the same statements."""
+    ten = accounts.get_or_create_workspace("Ten Accounts", timezone="Europe/London")
+    for ws, n in ((people.workspace, 1), (ten, 10)):
+        for i in range(n):
+            conn = make_connection(ws, None, username=f"{ws.id}-acct{i}")
+            seed_performance(conn, tz="Europe/London", days=40, posts=10, now=NOW, spark_posts=1,
+                             skip_days=(gap_day,) if gap_day else ())
+    db.session.commit()
+    week = report_figures.parse_week(WEEK)
+    counts = {}
+    for ws in (people.workspace, ten):
+        ws_id, _ = ws.id, ws.timezone  # loaded before counting
+        with statements_run() as seen:
+            figures = report_figures.compute_figures(ws, week, now=NOW)
+        counts[ws_id] = len(seen)
+        assert figures["organic"]["posts_published"] == 7 * len(figures["accounts"])
+    assert counts[people.workspace.id] == counts[ten.id], counts
+    # accounts, posts, snapshots, Spark Ads (advertisers, rows), and post view gains only when needed
+    assert counts[ten.id] == (6 if gap_day else 5), counts
 
 
 # ------------------------------------------------------------------ recipients
@@ -131,29 +175,29 @@ def test_a_disconnected_account_is_left_out(app, people):
 
 def test_recipients_are_admins_and_creators_with_a_post_that_week(app, people):
     seed_brass(people)  # creator has posts in W21, creator2 none
-    report = reports.build_report(people.workspace, WEEK, now=NOW)
+    report = report_figures.build_report(people.workspace, WEEK, now=NOW)
     db.session.commit()
-    assert [r.email for r in reports.recipients(report)] == ["admin@example.com", "creator@example.com"]
+    assert [r.email for r in report_delivery.recipients(report)] == ["admin@example.com", "creator@example.com"]
 
 
 def test_removed_members_and_disabled_users_are_not_recipients(app, people):
     seed_brass(people)
     admin2, _ = accounts.create_user("admin2@example.com", role="client_admin", workspace=people.workspace,
                                      password="long enough pw")
-    report = reports.build_report(people.workspace, WEEK, now=NOW)
+    report = report_figures.build_report(people.workspace, WEEK, now=NOW)
     db.session.commit()
-    assert "admin2@example.com" in [r.email for r in reports.recipients(report)]
+    assert "admin2@example.com" in [r.email for r in report_delivery.recipients(report)]
     accounts.remove_member(people.creator, people.workspace)
     admin2.disabled = True
     db.session.commit()
-    assert [r.email for r in reports.recipients(report)] == ["admin@example.com"]
+    assert [r.email for r in report_delivery.recipients(report)] == ["admin@example.com"]
 
 
 # ------------------------------------------------------------------ pages
 
 
 def _build(people, week=WEEK, now=NOW):
-    report = reports.build_report(people.workspace, week, now=now)
+    report = report_figures.build_report(people.workspace, week, now=now)
     db.session.commit()
     return report
 
@@ -276,6 +320,5 @@ def test_captions_are_escaped_on_the_page_and_in_the_email(app, client, people, 
     report = _build(people)
     login_as("admin")
     assert "<script>alert(1)" not in client.get(f"/reports/{WEEK}").get_data(as_text=True)
-    with app.test_request_context():
-        html = reports.render_email_html(report, people.workspace)
+    html = report_delivery.render_email_html(report, people.workspace)  # the app context is enough
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html

@@ -9,10 +9,11 @@ from email.header import decode_header, make_header
 
 import pytest
 import sqlalchemy as sa
+from flask import template_rendered
 
 from app.extensions import db
-from app.models import Report, ReportDelivery
-from app.services import accounts, reports
+from app.models import Report, ReportDelivery, TikTokConnection
+from app.services import accounts, report_delivery
 from jobs.runner import run_job
 from tests.conftest import Client, login
 from tests.factories import make_connection
@@ -55,7 +56,7 @@ def test_one_run_mails_each_recipient_once_with_the_metrics_figures(app, people,
     msg = next(m for m in smtp_server.messages if m["To"] == "creator@example.com")
     assert str(make_header(decode_header(msg["Subject"]))) == \
         "Brass Studio · TikTok weekly report · Week 21 · May 18 – May 24, 2026"
-    assert msg["Message-ID"] == reports.message_id(report, "creator@example.com")
+    assert msg["Message-ID"] == report_delivery.message_id(report, "creator@example.com")
     assert msg["Message-ID"].startswith(f"<report-{report.id}-") and msg["Message-ID"].endswith("@logic-target>")
     text, html = text_and_html(msg)
     f = report.figures
@@ -112,11 +113,11 @@ def test_a_row_claimed_by_a_live_instance_waits_for_its_lease(app, people, smtp_
     seed_brass(people)
     run_job(app, "weekly-reports", now=NOW, limit=0)  # build and queue only
     row = deliveries()["admin@example.com"]
-    row.status, row.claimed_until = "sending", NOW + reports.CLAIM_TTL
+    row.status, row.claimed_until = "sending", NOW + report_delivery.CLAIM_TTL
     db.session.commit()
     run_job(app, "report-retries", now=NOW + timedelta(minutes=1))
     assert "admin@example.com" not in received(smtp_server)
-    run_job(app, "report-retries", now=NOW + reports.CLAIM_TTL)
+    run_job(app, "report-retries", now=NOW + report_delivery.CLAIM_TTL)
     assert received(smtp_server).count("admin@example.com") == 1
     admin_msg = next(m for m in smtp_server.messages if m["To"] == "admin@example.com")
     assert admin_msg["Message-ID"] == deliveries()["admin@example.com"].message_id
@@ -152,7 +153,7 @@ def test_a_recipient_that_keeps_failing_backs_off_and_is_given_up(app, people, s
         run_job(app, "report-retries", now=now)
     assert waits == [timedelta(minutes=m) for m in (5, 10, 20, 40, 80, 160, 320, 360, 360)]  # capped at 6 h
     row = deliveries()["busy-admin@example.com"]
-    assert row.status == "failed" and row.attempts == reports.MAX_ATTEMPTS and "Gave up" in row.last_error
+    assert row.status == "failed" and row.attempts == report_delivery.MAX_ATTEMPTS and "Gave up" in row.last_error
     assert "busy-admin@example.com" not in received(smtp_server)
 
 
@@ -195,6 +196,44 @@ def test_an_account_disconnected_before_sending_is_left_out_of_the_email(app, pe
     text, _ = text_and_html(next(m for m in smtp_server.messages if m["To"] == "admin@example.com"))
     assert "@brassorbit3" not in text
     assert "creator@example.com" not in received(smtp_server)  # no post of theirs in it any more
+
+
+def test_the_email_is_rendered_once_per_report_and_addressed_to_each_recipient(app, people, smtp_server):
+    for i in range(5):
+        accounts.create_user(f"admin{i}@example.com", role="client_admin", workspace=people.workspace,
+                             password="long enough pw")
+    seed_brass(people)
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        result = run_job(app, "weekly-reports", now=NOW)
+    assert result.counts["emails_sent"] == 7 and len(smtp_server.messages) == 7
+    assert sorted(rendered) == ["email/weekly_report.html", "email/weekly_report.txt"]
+    assert len({m["Message-ID"] for m in smtp_server.messages}) == 7  # one per recipient all the same
+
+
+def test_a_report_rebuilt_during_a_run_is_rendered_again_for_the_rest(app, people, smtp_server):
+    """Once an account is disconnected, no later email of that run shows its figures,
+    even though the report's email was already rendered for an earlier recipient."""
+    accounts.create_user("zz-admin@example.com", role="client_admin", workspace=people.workspace,
+                         password="long enough pw")
+    conn_id = seed_brass(people)[0].id
+
+    def disconnect_after_the_first(delivery):  # runs in the job's app context and session
+        conn = db.session.get(TikTokConnection, conn_id)
+        if conn.status != "disconnected":
+            conn.status = "disconnected"
+            db.session.commit()
+
+    result = run_job(app, "weekly-reports", now=NOW, after_send=disconnect_after_the_first)
+    assert result.counts["emails_rebuilt"] == 1 and result.counts["emails_skipped"] == 1  # creator: no post left
+    assert received(smtp_server) == ["admin@example.com", "zz-admin@example.com"]
+    first, last = (text_and_html(next(m for m in smtp_server.messages if m["To"] == to))[0]
+                   for to in ("admin@example.com", "zz-admin@example.com"))
+    assert "@brassorbit3" in first and "@brassorbit3" not in last
 
 
 def test_previous_week_is_chosen_in_each_workspaces_timezone(app, people, smtp_server):

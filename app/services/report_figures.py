@@ -1,5 +1,4 @@
-"""Weekly reports (DESIGN step 4): build one per (workspace, ISO week), decide who gets
-it, and deliver it by email exactly once per recipient (as far as SMTP allows).
+"""Weekly report figures: one report per (workspace, ISO week), built from the database.
 
 Figures come from the metric definitions in services/metrics.py, the same functions
 the dashboard uses, over rows loaded with the dashboard's loaders (services/dashboard.py).
@@ -9,74 +8,41 @@ What a report stores (`Report.figures`, JSON): aggregates only. Workspace totals
 (organic, paid), a per-account breakdown and the top 3 posts (caption, @username,
 views, engagement). No comment text, no data about viewers. Entries that name an
 account carry its `connection_id` / `item_id`, so the purge can scrub them
-(services/purge.py `_scrub_reports`).
+(services/purge.py).
 
 Which accounts: the workspace's connections that are not disconnected. A disconnected
 account's data is kept until its purge, but it is left out of reports, and a report
-that still draws on one is rebuilt before it is sent (SECURITY.md case 62).
+that still draws on one (`is_stale`) is rebuilt before it is mailed.
 
-Who gets it (`recipients`): the workspace's client admins, and each creator member
-who connected an account with a post published in the report's week (per the stored
-figures: "a post of theirs appears"). Disabled users and removed members never do.
-Recipients are checked again just before each send.
-
-Delivery (`ensure_deliveries`, `deliver_due`): one ReportDelivery row per (report,
-recipient), inserted before anything is sent (the unique constraint makes a second
-run a no-op). A row is claimed (pending → sending, `claimed_until` lease; on
-PostgreSQL via FOR UPDATE SKIP LOCKED plus a compare-and-set UPDATE, so two
-instances never claim one row), sent with a deterministic Message-ID, and marked
-sent in its own commit right after SMTP's 250. Transient SMTP failures go back to
-pending with exponential backoff (5 min × 2^(attempts−1), at most 6 h, given up
-after MAX_ATTEMPTS); permanent ones (5xx) are failed with the error kept for the
-delivery log.
-
-The remaining duplicate window (documented, SECURITY.md §1.7): if the process dies
-between the server's 250 and our commit, the row stays "sending"; once its claim
-expires (CLAIM_TTL) it is sent again, with the same Message-ID, so mail systems
-that de-duplicate on it show it once.
+Query budget: a fixed number of statements whatever the number of accounts — the
+posts of the week and the week before (1), every account's snapshots (1), post view
+gains for days without an account's daily figure (1, only when some day lacks one),
+the Spark Ads rows (2). Nothing here commits: the caller owns the transaction.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, url_for
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import (AdsAccount, Membership, Post, Report, ReportConnection, ReportDelivery, SparkAdMetric,
-                        TikTokConnection, User, Workspace)
+from app.models import AdsAccount, Post, Report, ReportConnection, SparkAdMetric, TikTokConnection, User, Workspace
 from app.models.connection import STATUS_DISCONNECTED
-from app.models.report import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENDING, DELIVERY_SENT
-from app.models.workspace import ROLE_CLIENT_ADMIN, ROLE_CREATOR
-from app.services import dashboard, mail, metrics
-from app.services.leases import lock_rows
+from app.services import dashboard, metrics
 
 log = logging.getLogger("app.reports")
 
 FIGURES_VERSION = 1
 SOURCE = "TikTok API for Business"
 TOP_N = 3
-CLAIM_TTL = timedelta(minutes=10)  # far longer than one send (MAIL_TIMEOUT ≤ 300 s)
-BACKOFF_BASE = timedelta(minutes=5)
-BACKOFF_MAX = timedelta(hours=6)
-MAX_ATTEMPTS = 10  # waits 5, 10, 20 … 320 min, then 6 h twice: about a day of retries, then failed
-MESSAGE_ID_DOMAIN = "logic-target"
-NOT_A_RECIPIENT = "Not sent: no longer a recipient (removed from the workspace, disabled, or no post that week)."
 
 
 class WeekError(ValueError):
     """A week string that is not an ISO week; the message says how to write one."""
-
-
-class WeekNotOver(ValueError):
-    """The week has not ended yet in the workspace's timezone."""
 
 
 # ------------------------------------------------------------------ weeks
@@ -139,7 +105,7 @@ def week_is_over(week: Week, workspace: Workspace, *, now: datetime) -> bool:
     return now >= week.window(metrics.workspace_tz(workspace.timezone)).ends_before
 
 
-# ------------------------------------------------------------------ building
+# ------------------------------------------------------------------ loading
 
 
 def _num(value: Decimal | None) -> str | None:
@@ -168,7 +134,7 @@ def _load_posts(conn_ids: list[int], window: metrics.Window) -> list[tuple[int, 
         Post.create_time >= window.previous().starts_at,
         Post.create_time < window.ends_before,
     )
-    return [(p.connection_id, p.item_id, dashboard._post_row(p)) for p in db.session.scalars(q)]
+    return [(p.connection_id, p.item_id, dashboard.post_row(p)) for p in db.session.scalars(q)]
 
 
 def _load_paid(workspace: Workspace, window: metrics.Window) -> dict[str, Any] | None:
@@ -205,6 +171,9 @@ def _load_paid(workspace: Workspace, window: metrics.Window) -> dict[str, Any] |
     }
 
 
+# ------------------------------------------------------------------ building
+
+
 def compute_figures(workspace: Workspace, week: Week, *, now: datetime,
                     connections: list[TikTokConnection] | None = None) -> dict[str, Any]:
     """The report's figures, JSON-ready. Every number is a metrics.* result."""
@@ -217,15 +186,19 @@ def compute_figures(workspace: Workspace, week: Week, *, now: datetime,
     posts = _load_posts([c.id for c in conns], window)
     all_rows = [row for _, _, row in posts]
     item_ids = {row.id: item for _, item, row in posts}
+    rows_of: dict[int, list[metrics.PostRow]] = {c.id: [] for c in conns}
+    for cid, _, row in posts:
+        rows_of[cid].append(row)
+    snapshots_of = dashboard.load_snapshots([c.id for c in conns], first_needed)
+    gains_of = dashboard.load_post_gains(
+        {cid: metrics.days_missing_daily_views(snaps, series_days) for cid, snaps in snapshots_of.items()}, tz)
+
     accounts, views_totals, views_prev, views_complete, deltas, captured = [], [], [], True, [], []
     for conn in conns:
-        snapshots = dashboard._load_snapshots(conn.id, first_needed)
-        missing = metrics.days_missing_daily_views(snapshots, series_days)
-        gains = dashboard._load_post_gains(conn.id, missing, tz)
-        views = metrics.views(snapshots, window, gains)
+        snapshots = snapshots_of[conn.id]
+        views = metrics.views(snapshots, window, gains_of.get(conn.id, {}))
         followers = metrics.followers(snapshots, window)
-        rows = [row for cid, _, row in posts if cid == conn.id]
-        in_week = metrics.posts_in_window(rows, window)
+        in_week = metrics.posts_in_window(rows_of[conn.id], window)
         captured += [s.captured_at for s in snapshots if s.captured_at and window.contains(s.day)]
         if views.total is not None:
             views_totals.append(views.total)
@@ -305,8 +278,7 @@ def build_report(workspace: Workspace, week: Week | str, *, now: datetime) -> Re
     week = parse_week(week) if isinstance(week, str) else week
     conns = report_connections(workspace)
     figures = compute_figures(workspace, week, now=now, connections=conns)
-    report = db.session.scalar(sa.select(Report).where(Report.workspace_id == workspace.id,
-                                                       Report.iso_week == week.iso))
+    report = get_report(workspace, week)
     if report is None:
         report = Report(workspace_id=workspace.id, iso_week=week.iso)
         db.session.add(report)
@@ -343,22 +315,22 @@ def list_reports(workspace: Workspace) -> list[Report]:
         sa.select(Report).where(Report.workspace_id == workspace.id).order_by(Report.week_start.desc())))
 
 
-# ------------------------------------------------------------------ who may read, who receives
+# ------------------------------------------------------------------ whose posts appear, who may read
 
 
-def _creator_connection_ids(report: Report) -> dict[int, int]:
-    """connection id -> owner user id, for accounts with a post in the report's week."""
+def post_owner_ids(report: Report) -> set[int]:
+    """Users who connected an account with a post in the report's week (per the stored figures)."""
     ids = [a["connection_id"] for a in (report.figures or {}).get("accounts", []) if a.get("posts")]
     if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(TikTokConnection.id, TikTokConnection.owner_user_id).where(
+        return set()
+    return set(db.session.scalars(sa.select(TikTokConnection.owner_user_id).where(
         TikTokConnection.id.in_(ids), TikTokConnection.workspace_id == report.workspace_id,
-        TikTokConnection.owner_user_id.is_not(None))).all())
+        TikTokConnection.owner_user_id.is_not(None))))
 
 
 def creator_may_read(user: User, report: Report) -> bool:
-    """DESIGN: creators read the reports of weeks in which a post of theirs appears."""
-    return user.id in _creator_connection_ids(report).values()
+    """Creators read the reports of weeks in which a post of theirs appears."""
+    return user.id in post_owner_ids(report)
 
 
 def readable_by_creator(user: User, reports: list[Report]) -> list[Report]:
@@ -367,37 +339,7 @@ def readable_by_creator(user: User, reports: list[Report]) -> list[Report]:
             if any(a.get("posts") and a.get("connection_id") in owned for a in (r.figures or {}).get("accounts", []))]
 
 
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    user_id: int
-    role: str
-
-
-def recipients(report: Report) -> list[Recipient]:
-    """Client admins of the workspace, and creator members who own an account with a post
-    in the week. Never disabled users or people no longer members."""
-    owners = set(_creator_connection_ids(report).values())
-    q = (sa.select(User.email, User.id, Membership.role)
-         .join(Membership, Membership.user_id == User.id)
-         .where(Membership.workspace_id == report.workspace_id, User.disabled.is_(False),
-                sa.or_(Membership.role == ROLE_CLIENT_ADMIN,
-                       sa.and_(Membership.role == ROLE_CREATOR, User.id.in_(owners or [-1])))))
-    return sorted((Recipient(*row) for row in db.session.execute(q)), key=lambda r: r.email)
-
-
-# ------------------------------------------------------------------ email
-
-
-def message_id(report: Report, email: str) -> str:
-    """Deterministic: a resent message is recognisably the same one."""
-    digest = hashlib.sha1(email.lower().encode()).hexdigest()[:12]
-    return f"<report-{report.id}-{digest}@{MESSAGE_ID_DOMAIN}>"
-
-
-def subject(report: Report, workspace: Workspace) -> str:
-    label = (report.figures or {}).get("label") or report.iso_week
-    return f"{workspace.name} · TikTok weekly report · {label}"
+# ------------------------------------------------------------------ times shown with the figures
 
 
 def _utc_label(value: str | datetime | None) -> str | None:
@@ -413,156 +355,3 @@ def display_times(report: Report) -> dict[str, str | None]:
     figures = report.figures or {}
     return {"generated": _utc_label(figures.get("generated_at") or report.generated_at),
             "data_as_of": _utc_label(figures.get("data_as_of"))}
-
-
-def email_context(report: Report, workspace: Workspace) -> dict[str, Any]:
-    """What the email templates get; needs a request context (absolute URL from APP_BASE_URL)."""
-    return {
-        **display_times(report),
-        "report": report,
-        "workspace": workspace,
-        "f": report.figures or {},
-        "report_url": url_for("reports.show", week=report.iso_week, workspace=workspace.id, _external=True),
-    }
-
-
-def compose_email(report: Report, workspace: Workspace, recipient: str, *, msg_id: str | None = None):
-    with current_app.test_request_context(base_url=current_app.config["APP_BASE_URL"]):
-        return mail.compose(subject(report, workspace), recipient, template="weekly_report",
-                            message_id=msg_id or message_id(report, recipient),
-                            **email_context(report, workspace))
-
-
-def render_email_html(report: Report, workspace: Workspace) -> str:
-    """The HTML part exactly as mailed (CSS inlined), for the admins' preview."""
-    return compose_email(report, workspace, "preview@example.invalid").html
-
-
-def send_test(report: Report, workspace: Workspace, user: User) -> str:
-    """Mail the report to `user` only; not a delivery (no row, its own Message-ID)."""
-    msg = compose_email(report, workspace, user.email,
-                        msg_id=f"<report-{report.id}-test-{uuid.uuid4().hex[:12]}@{MESSAGE_ID_DOMAIN}>")
-    msg.subject = "[Test] " + msg.subject
-    return mail.send_one(msg)
-
-
-# ------------------------------------------------------------------ deliveries
-
-
-def _insert_ignoring_duplicates(rows: list[dict]) -> int:
-    if not rows:
-        return 0
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(ReportDelivery).values(rows).on_conflict_do_nothing(index_elements=["report_id", "recipient_email"])
-    # Count what RETURNING gives back: psycopg reports rowcount -1 for this statement.
-    return len(db.session.execute(stmt.returning(ReportDelivery.id)).all())
-
-
-def ensure_deliveries(report: Report, *, now: datetime) -> int:
-    """A pending delivery row per current recipient, before anything is sent; existing
-    rows (sent or not) are left alone. Returns how many were added. Flushes only."""
-    rows = [{"report_id": report.id, "recipient_email": r.email, "recipient_user_id": r.user_id,
-             "status": DELIVERY_PENDING, "attempts": 0, "created_at": now} for r in recipients(report)]
-    return _insert_ignoring_duplicates(rows)
-
-
-def backoff(attempts: int) -> timedelta:
-    """5 min after the first failure, doubling, at most 6 h."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
-
-
-def _due_clause(now: datetime):
-    return sa.or_(
-        sa.and_(ReportDelivery.status == DELIVERY_PENDING,
-                sa.or_(ReportDelivery.next_attempt_at.is_(None), ReportDelivery.next_attempt_at <= now)),
-        sa.and_(ReportDelivery.status == DELIVERY_SENDING,
-                sa.or_(ReportDelivery.claimed_until.is_(None), ReportDelivery.claimed_until <= now)),
-    )
-
-
-def claim_next(*, now: datetime) -> ReportDelivery | None:
-    """Claim one due delivery (pending and due, or "sending" whose claim expired) and
-    commit the claim, so other instances skip it. None when nothing is due."""
-    while True:
-        q = sa.select(ReportDelivery.id).where(_due_clause(now)).order_by(ReportDelivery.id).limit(1)
-        delivery_id = db.session.scalar(lock_rows(q))
-        if delivery_id is None:
-            db.session.commit()
-            return None
-        claimed = db.session.execute(
-            sa.update(ReportDelivery).where(ReportDelivery.id == delivery_id, _due_clause(now))
-            .values(status=DELIVERY_SENDING, claimed_until=now + CLAIM_TTL)
-        ).rowcount
-        db.session.commit()
-        if claimed:  # compare-and-set: on any database, one claimer wins
-            return db.session.get(ReportDelivery, delivery_id, populate_existing=True)
-
-
-def _still_recipient(delivery: ReportDelivery) -> bool:
-    return any(r.email == delivery.recipient_email for r in recipients(delivery.report))
-
-
-@dataclass
-class DeliveryCounts:
-    sent: int = 0
-    retry: int = 0
-    failed: int = 0
-    skipped: int = 0
-    rebuilt: int = 0
-
-
-def deliver_due(*, now: datetime, out: mail.Outbound, limit: int = 500,
-                after_send: Callable[[ReportDelivery], None] | None = None) -> DeliveryCounts:
-    """Send due deliveries one at a time: claim → (re-check) → send → mark, each committed.
-    `after_send(delivery)` runs after a send is recorded (tests use it to crash a run)."""
-    counts = DeliveryCounts()
-    for _ in range(limit):
-        delivery = claim_next(now=now)
-        if delivery is None:
-            break
-        report = delivery.report
-        workspace = db.session.get(Workspace, report.workspace_id)
-        if is_stale(report):  # an account was disconnected since the build: its data goes first
-            build_report(workspace, report.iso_week, now=now)
-            db.session.commit()
-            counts.rebuilt += 1
-        if not _still_recipient(delivery):
-            delivery.status, delivery.last_error, delivery.claimed_until = DELIVERY_FAILED, NOT_A_RECIPIENT, None
-            db.session.commit()
-            counts.skipped += 1
-            continue
-        msg_id = message_id(report, delivery.recipient_email)
-        delivery.attempts += 1
-        try:
-            msg = compose_email(report, workspace, delivery.recipient_email, msg_id=msg_id)
-            out.send(msg)
-        except mail.MailError as e:
-            delivery.last_error = str(e)[:500]
-            delivery.claimed_until = None
-            if e.transient and delivery.attempts < MAX_ATTEMPTS:
-                delivery.status = DELIVERY_PENDING
-                delivery.next_attempt_at = now + backoff(delivery.attempts)
-                counts.retry += 1
-            else:
-                delivery.status = DELIVERY_FAILED
-                if e.transient:
-                    delivery.last_error = f"Gave up after {delivery.attempts} attempts: {e}"[:500]
-                counts.failed += 1
-            db.session.commit()
-            log.warning("report mail not sent delivery=%s transient=%s attempts=%s",
-                        delivery.id, e.transient, delivery.attempts)
-            continue
-        delivery.status, delivery.sent_at, delivery.message_id = DELIVERY_SENT, now, msg_id
-        delivery.claimed_until, delivery.next_attempt_at, delivery.last_error = None, None, None
-        db.session.commit()
-        counts.sent += 1
-        log.info("report mail sent delivery=%s report=%s", delivery.id, report.id)
-        if after_send is not None:
-            after_send(delivery)
-    return counts
-
-
-def deliveries_of(report: Report) -> list[ReportDelivery]:
-    return list(db.session.scalars(sa.select(ReportDelivery).where(ReportDelivery.report_id == report.id)
-                                   .order_by(ReportDelivery.recipient_email)))
