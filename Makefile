@@ -10,6 +10,9 @@ RUNTIME_STAMP := $(VENV)/.runtime-$(shell sha1sum requirements.txt | cut -c1-10)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-10)
 # PostgreSQL tests run when a server answers on 127.0.0.1:5432 (CI sets this explicitly).
 TEST_DATABASE_URL ?= $(shell $(PY) -c "import socket; s=socket.socket(); s.settimeout(0.5); print('postgresql://postgres@127.0.0.1:5432/test' if s.connect_ex(('127.0.0.1', 5432)) == 0 else '')" 2>/dev/null)
+# Tests run in parallel, one pytest-xdist worker per core (each with its own PostgreSQL
+# schema, SQLite files and ports); `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test install install-dev chromium bench clean
 
@@ -40,7 +43,7 @@ run: install
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: install-dev chromium
-	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: install-dev
 	$(PY) bench/run.py
