@@ -1,4 +1,7 @@
-"""refresh-tokens: keep access tokens alive; tell people once when a human must act."""
+"""refresh-tokens: keep access tokens alive; tell people once when a human must act.
+
+Each due connection is one item: the token vault refreshes it under the connection's
+lease and commits the rotated pair itself (app/workflows/token_vault.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +12,10 @@ from flask import current_app
 from app.extensions import db
 from app.models import TikTokConnection
 from app.models.connection import STATUS_ACTIVE
-from app.services import connections, notices, token_refresh
+from app.services import mail, notices
+from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
+from app.workflows import token_vault
 from jobs import job
 from jobs.result import JobResult
 
@@ -23,21 +28,32 @@ def run(*, now: datetime, limit: int = 500, **_) -> JobResult:
         sa.select(TikTokConnection.id)
         .where(TikTokConnection.status == STATUS_ACTIVE, TikTokConnection.refresh_token_sealed.is_not(None),
                sa.or_(TikTokConnection.access_expires_at.is_(None),
-                      TikTokConnection.access_expires_at <= now + token_refresh.REFRESH_MARGIN))
+                      TikTokConnection.access_expires_at <= now + token_vault.REFRESH_MARGIN))
         .order_by(TikTokConnection.access_expires_at).limit(limit)
     ).all()
     db.session.commit()
-    client, keyring = get_client(current_app), connections.get_keyring(current_app)
+    client, keyring = get_client(current_app), get_keyring(current_app)
     for connection_id in due:
         try:
-            outcome = token_refresh.refresh_connection(connection_id, client=client, keyring=keyring, now=now)
+            outcome = token_vault.refresh(connection_id, client=client, keyring=keyring, now=now)
         except Exception as e:  # one bad item never stops the rest
             db.session.rollback()
             result.add("error")
             result.item_failed(f"connection {connection_id}", e)
             continue
         result.add(outcome.value)
-    for key, n in notices.send_due_notices(now=now).items():
-        if n:
-            result.add(key, n)
+    _send_notices(result, now=now)
     return result
+
+
+def _send_notices(result: JobResult, *, now: datetime) -> None:
+    """Reconnect alerts, recoveries and expiry reminders, one connection at a time, each
+    committed with the mark that keeps it from being sent again."""
+    due = notices.due_notices(now=now)
+    db.session.commit()
+    with mail.Outbound() as out:
+        for notice in due:
+            sent = notices.send_notice(notice, out=out, now=now)
+            db.session.commit()
+            if sent:
+                result.add(notice.kind)

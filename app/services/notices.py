@@ -4,17 +4,23 @@ The state lives on the connection: `reconnect_alerted_at` is set once the
 "needs reconnect" email went out; when the connection is active again with that
 still set, it has recovered, and one "recovered" notice clears it. The same for
 the reminder before the refresh token's fixed horizon runs out.
+
+Nothing here commits: the refresh-tokens job sends the due notices one connection at
+a time and commits each (`due_notices`, then `send_notice` per item). Links in the
+emails are absolute on APP_BASE_URL, built with `url_for` in the job's app context.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import url_for
 
 from app.extensions import db
+from app.leases import lock_rows
 from app.models import Membership, TikTokConnection, User
 from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
 from app.models.workspace import ROLE_CLIENT_ADMIN
@@ -23,6 +29,42 @@ from app.services import audit, mail
 log = logging.getLogger("app.notices")
 
 EXPIRY_REMINDER_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    template: str
+    subject: str  # "{}" is the account's @username
+    is_due: Callable[[datetime], sa.ColumnElement[bool]]
+    column: str  # the connection's column that records the notice went out
+    clears: bool = False  # the notice ends an alert: it clears the column instead of setting it
+
+
+_C = TikTokConnection
+
+# Keyed by the counter the job reports.
+KINDS: dict[str, _Kind] = {
+    "reconnect_alerts": _Kind(
+        "reconnect_needed", "Action needed: reconnect @{} to Logic Target",
+        lambda now: sa.and_(_C.status == STATUS_NEEDS_RECONNECT, _C.reconnect_alerted_at.is_(None)),
+        "reconnect_alerted_at"),
+    "recovered": _Kind(
+        "reconnect_recovered", "@{} is syncing again",
+        lambda now: sa.and_(_C.status == STATUS_ACTIVE, _C.reconnect_alerted_at.is_not(None)),
+        "reconnect_alerted_at", clears=True),
+    "expiry_reminders": _Kind(
+        "expiry_reminder", "Reconnect @{} before its TikTok access expires",
+        lambda now: sa.and_(_C.status == STATUS_ACTIVE, _C.expiry_reminded_at.is_(None),
+                            _C.refresh_expires_at.is_not(None),
+                            _C.refresh_expires_at <= now + EXPIRY_REMINDER_WINDOW),
+        "expiry_reminded_at"),
+}
+
+
+@dataclass(frozen=True)
+class DueNotice:
+    kind: str  # a key of KINDS
+    connection_id: int
 
 
 def recipients_for(conn: TikTokConnection) -> list[str]:
@@ -38,56 +80,36 @@ def recipients_for(conn: TikTokConnection) -> list[str]:
     return sorted(emails)
 
 
-def _reconnect_link(conn: TikTokConnection) -> str:
-    base = current_app.config["APP_BASE_URL"]
-    return f"{base}/settings/integrations?workspace={conn.workspace_id}#connection-{conn.id}"
+def reconnect_link(conn: TikTokConnection) -> str:
+    """The account's row on the Integrations page, absolute (works in a job, without a request)."""
+    return url_for("integrations.index", workspace=conn.workspace_id, _anchor=f"connection-{conn.id}",
+                   _external=True)
 
 
-def _send(conn: TikTokConnection, template: str, subject: str, out: mail.Outbound) -> bool:
+def due_notices(*, now: datetime) -> list[DueNotice]:
+    """Every notice due now, one per (kind, connection)."""
+    return [DueNotice(name, cid) for name, kind in KINDS.items()
+            for cid in db.session.scalars(sa.select(_C.id).where(kind.is_due(now)).order_by(_C.id))]
+
+
+def send_notice(notice: DueNotice, *, out: mail.Outbound, now: datetime) -> bool:
+    """Mail the notice to everyone concerned; once all of them have it, mark it done and
+    audit it. False when it is not sent: no longer due (or another instance is sending
+    it: the row is locked on PostgreSQL), or a mail failed (it is tried again next run)."""
+    kind = KINDS[notice.kind]
+    conn = db.session.scalar(lock_rows(sa.select(_C).where(_C.id == notice.connection_id, kind.is_due(now))))
+    if conn is None:
+        return False
+    rendered = mail.render(kind.subject.format(conn.username), template=kind.template, conn=conn,
+                           link=reconnect_link(conn))
     ok = True
     for email in recipients_for(conn):
         try:
-            with current_app.test_request_context(base_url=current_app.config["APP_BASE_URL"]):
-                msg = mail.compose(subject, email, template=template, conn=conn, link=_reconnect_link(conn))
-            out.send(msg)
+            out.send(mail.address(rendered, email))
         except mail.MailError as e:
             ok = False
-            log.warning("notice not sent template=%s connection=%s: %s", template, conn.id, e)
+            log.warning("notice not sent template=%s connection=%s: %s", kind.template, conn.id, e)
+    if ok:
+        setattr(conn, kind.column, None if kind.clears else now)
+        audit.record(f"notice.{kind.template}", workspace_id=conn.workspace_id, connection_id=conn.id)
     return ok
-
-
-def _due(now: datetime) -> list[tuple[str, sa.Select, str, str, Callable[[TikTokConnection], None]]]:
-    """(counter, which connections, template, subject, what marks it done) per kind of notice."""
-    C = TikTokConnection
-
-    def alerted(c): c.reconnect_alerted_at = now  # noqa: E704
-    def recovered(c): c.reconnect_alerted_at = None  # noqa: E704
-    def reminded(c): c.expiry_reminded_at = now  # noqa: E704
-
-    return [
-        ("reconnect_alerts",
-         sa.select(C).where(C.status == STATUS_NEEDS_RECONNECT, C.reconnect_alerted_at.is_(None)),
-         "reconnect_needed", "Action needed: reconnect @{} to Logic Target", alerted),
-        ("recovered",
-         sa.select(C).where(C.status == STATUS_ACTIVE, C.reconnect_alerted_at.is_not(None)),
-         "reconnect_recovered", "@{} is syncing again", recovered),
-        ("expiry_reminders",
-         sa.select(C).where(C.status == STATUS_ACTIVE, C.expiry_reminded_at.is_(None),
-                            C.refresh_expires_at.is_not(None), C.refresh_expires_at <= now + EXPIRY_REMINDER_WINDOW),
-         "expiry_reminder", "Reconnect @{} before its TikTok access expires", reminded),
-    ]
-
-
-def send_due_notices(*, now: datetime) -> dict[str, int]:
-    """Send what is due; a notice whose mail failed is tried again next run."""
-    counts: dict[str, int] = {}
-    with mail.Outbound() as out:
-        for counter, query, template, subject, mark_done in _due(now):
-            counts[counter] = 0
-            for conn in db.session.scalars(query).all():
-                if _send(conn, template, subject.format(conn.username), out):
-                    mark_done(conn)
-                    audit.record(f"notice.{template}", workspace_id=conn.workspace_id, connection_id=conn.id)
-                    counts[counter] += 1
-                db.session.commit()
-    return counts

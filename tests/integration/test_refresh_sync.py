@@ -6,10 +6,13 @@ import requests
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.leases import TOKEN_LEASE, acquire_lease
 from app.models import AccountSnapshot, AuditEvent, Post, TikTokConnection
-from app.services import connections, notices, sync, token_refresh
+from app.services import sync, token_sealing
+from app.services.mail import outbox_messages
 from app.tiktok import get_client
 from app.tiktok.types import TokenSet
+from app.workflows import token_vault
 from jobs.runner import run_job
 from tests.conftest import login
 from tests.factories import make_connection
@@ -23,7 +26,7 @@ def sealed_connection(app, workspace, owner, *, expires_in=3600, access="act.OLD
     conn = make_connection(workspace, owner, **kw)
     tokens = TokenSet(access_token=access, refresh_token=refresh, open_id=conn.open_id, scopes=("video.list",),
                       expires_in=expires_in, refresh_expires_in=86400 * 300)
-    connections.seal_tokens(conn, tokens, keyring=connections.get_keyring(app), now=NOW)
+    token_sealing.seal_tokens(conn, tokens, keyring=token_sealing.get_keyring(app), now=NOW)
     conn.granted_scopes = "user.info.basic,user.info.username,user.info.stats,user.insights,video.list,video.insights"
     db.session.commit()
     return conn
@@ -48,9 +51,9 @@ def alive(scope="user.info.basic,user.info.stats,user.insights,video.list,video.
 
 
 def tokens_of(app, conn):
-    ring = connections.get_keyring(app)
+    ring = token_sealing.get_keyring(app)
     db.session.refresh(conn)
-    return connections.open_token(conn, "access", keyring=ring), connections.open_token(conn, "refresh", keyring=ring)
+    return token_sealing.open_token(conn, "access", keyring=ring), token_sealing.open_token(conn, "refresh", keyring=ring)
 
 
 def register_data(requests_mock, *, followers=1000):
@@ -102,8 +105,6 @@ def test_refused_refresh_needs_reconnect_and_alerts_once(app, people, requests_m
     db.session.refresh(conn)
     assert conn.status == "needs_reconnect" and conn.refresh_token_sealed is None
     outbox = app.config["MAIL_OUTBOX_DIR"]
-    from app.services.mail import outbox_messages
-
     mails = outbox_messages(outbox)
     assert len(mails) == 2  # the creator who owns it and the workspace's client admin
     assert all(b"Reconnect @" in m for m in mails)
@@ -128,26 +129,25 @@ def test_transient_refresh_failure_keeps_the_connection(app, people, requests_mo
 
 
 def test_refresh_is_skipped_while_another_worker_holds_the_lease(app, people, requests_mock):
-    from app.services.leases import acquire_lease
-
     conn = sealed_connection(app, people.workspace, people.creator)
-    assert acquire_lease(token_refresh.LEASE_JOB, str(conn.id), now=NOW, ttl=token_refresh.LEASE_TTL)
-    outcome = token_refresh.refresh_connection(conn.id, client=get_client(app), keyring=connections.get_keyring(app),
-                                               now=NOW)
-    assert outcome is token_refresh.Outcome.BUSY and not requests_mock.called
+    assert acquire_lease(TOKEN_LEASE, str(conn.id), now=NOW, ttl=token_vault.LEASE_TTL)
+    outcome = token_vault.refresh(conn.id, client=get_client(app), keyring=token_sealing.get_keyring(app), now=NOW)
+    assert outcome is token_vault.Outcome.BUSY and not requests_mock.called
     # a lease left by a dead worker expires and is taken over
-    later = NOW + token_refresh.LEASE_TTL + timedelta(seconds=1)
+    later = NOW + token_vault.LEASE_TTL + timedelta(seconds=1)
     requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/", json=refresh_body())
-    assert token_refresh.refresh_connection(conn.id, client=get_client(app), keyring=connections.get_keyring(app),
-                                            now=later) is token_refresh.Outcome.REFRESHED
+    assert token_vault.refresh(conn.id, client=get_client(app), keyring=token_sealing.get_keyring(app),
+                               now=later) is token_vault.Outcome.REFRESHED
 
 
 def test_expiry_reminder_sent_once_within_14_days(app, people, requests_mock):
     conn = sealed_connection(app, people.workspace, people.creator, expires_in=86400)
     conn.refresh_expires_at = NOW + timedelta(days=10)
     db.session.commit()
-    assert notices.send_due_notices(now=NOW)["expiry_reminders"] == 1
-    assert notices.send_due_notices(now=NOW)["expiry_reminders"] == 0
+    assert run_job(app, "refresh-tokens", now=NOW).counts["expiry_reminders"] == 1
+    assert run_job(app, "refresh-tokens", now=NOW + timedelta(hours=1)).counts["expiry_reminders"] == 0
+    mails = outbox_messages(app.config["MAIL_OUTBOX_DIR"])
+    assert len(mails) == 2 and all(b"TikTok limits how long an authorization lasts" in m for m in mails)
 
 
 # ------------------------------------------------------------------ sync
@@ -318,9 +318,8 @@ def test_late_refresh_result_is_discarded_after_disconnect(app, people, requests
         return refresh_body()
 
     requests_mock.post(BUSINESS + "tt_user/oauth2/refresh_token/", json=disconnect_meanwhile)
-    outcome = token_refresh.refresh_connection(conn_id, client=get_client(app), keyring=connections.get_keyring(app),
-                                               now=NOW)
-    assert outcome is token_refresh.Outcome.SKIPPED
+    outcome = token_vault.refresh(conn_id, client=get_client(app), keyring=token_sealing.get_keyring(app), now=NOW)
+    assert outcome is token_vault.Outcome.SKIPPED
     db.session.expire_all()
     conn = db.session.get(TikTokConnection, conn_id)
     assert conn.status == "disconnected" and conn.access_token_sealed is None and conn.refresh_token_sealed is None
