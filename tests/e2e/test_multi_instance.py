@@ -6,7 +6,7 @@ sandbox's request counts and the SMTP server's inbox are the proof: one token re
 and one `business/get/` per connection per run, one report email per recipient, one
 purge per connection due. Then one instance is killed (SIGKILL) in the middle of a run while it holds a
 claim: once the claim's lease has expired, the other instance's next run does the rest,
-and nothing is lost or done twice (DESIGN "Jobs"; SECURITY cases 19–21, 52, 54, 70).
+and nothing is lost or done twice.
 """
 from __future__ import annotations
 

@@ -262,7 +262,7 @@ def test_token_copied_to_another_row_does_not_open(app, client, people, requests
 
 
 def test_after_connecting_no_secret_is_in_the_database_logs_or_pages(client, people, requests_mock, caplog):
-    """SECURITY.md B11/B18: the raw database (file bytes, or every PostgreSQL row as text),
+    """The raw database (file bytes, or every PostgreSQL row as text),
     the logs at DEBUG and the pages shown afterwards hold no token, secret, code or verifier."""
     caplog.set_level("DEBUG")
     access, refresh, code = "act.RAWSCAN-ACCESS-7f3e", "rft.RAWSCAN-REFRESH-9c1d", "RAWSCAN-CODE-4b2a"

@@ -302,7 +302,7 @@ def test_needs_reconnect_row_offers_reconnect(app, client, people):
 
 
 def test_late_refresh_result_is_discarded_after_disconnect(app, people, requests_mock):
-    """SECURITY case 26: disconnected while TikTok was answering → nothing written back."""
+    """Disconnected while TikTok was answering the refresh → nothing written back."""
     conn = sealed_connection(app, people.workspace, people.creator)
     conn_id = conn.id
 
