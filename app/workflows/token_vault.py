@@ -2,8 +2,9 @@
 
 TikTok rotates the refresh token on every refresh and refuses the old one, so two
 workers refreshing one connection at once would kill it, and a rotated pair that is
-not stored is lost for good. Everything that needs a token, or refreshes one, goes
-through here:
+not stored is lost for good. Every refresh goes through here, and a sync asks here for
+its token (a revoke or token-check only reads the stored one, through
+services/token_sealing.py):
 
 - `usable_token` is what a sync asks for before calling TikTok. It opens the sealed
   access token and ends its read (no transaction stays open while the caller waits on
