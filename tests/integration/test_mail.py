@@ -78,7 +78,7 @@ def test_header_injection_is_refused(app_factory):
 
 
 def test_smtp_server_that_never_answers_times_out(app_factory):
-    """SECURITY case 58: a server that accepts TCP and never sends its banner."""
+    """A server that accepts TCP and never sends its banner: the send gives up at MAIL_TIMEOUT."""
     import socket
     import threading
     import time
