@@ -19,8 +19,7 @@ def mail_app(app_factory, **config):
 
 
 def _msg(app, to="ok@example.com"):
-    with app.test_request_context():
-        return mail.compose("Hello", to, template="test_hello", name="Ada")
+    return mail.compose("Hello", to, template="test_hello", name="Ada")  # an app context is enough
 
 
 def test_sends_text_and_html_with_inlined_css(app_factory, smtp_server):
