@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import secrets
 import warnings
 from pathlib import Path
@@ -34,6 +35,7 @@ BRIEF_SCOPES = (
 )
 DEFAULT_SCOPES = BRIEF_SCOPES + ",user.info.username,user.info.stats,user.insights"
 MAX_RETENTION_DAYS = 90
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
 # Revocations TikTok never confirms are given up after this many days (token wiped, so the
 # purge can proceed); always less than RETENTION_DAYS.
 DEFAULT_REVOKE_GIVE_UP_DAYS = 7
@@ -55,9 +57,12 @@ SETTING_NAMES = frozenset({
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT", "MAIL_OUTBOX_DIR", "SCHEDULER_ENABLED", "RETENTION_DAYS", "SECURITY_CONTACT",
     "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT", "TRUST_PROXY",
-    "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT", "TWO_FACTOR_IP_RATE_LIMIT",
-    "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
     "REFRESH_NOW_MIN_INTERVAL_SECONDS", "METRICS_TOKEN",
+    "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
+    "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT", "TWO_FACTOR_IP_RATE_LIMIT",
+    "HOST", "PORT", "KMS_REGION", "KMS_DEK_CACHE_TTL", "KMS_DEK_CACHE_MAX_USES", "FRAGMENT_CACHE_SECONDS",
+    "DELETION_REQUEST_RATE_LIMIT", "SYNC_RETRY_BASE_SECONDS", "SYNC_RATE_LIMIT_WAIT_SECONDS",
+    "PASSWORD_HASH_METHOD", "SANDBOX_STATE_PATH",
 })
 
 
@@ -103,6 +108,22 @@ def _rate_limit(name: str, value: str) -> str:
         parse_many(value)
     except ValueError:
         raise ConfigError(f"{name}: expected a rate like '5 per 15 minutes', got {value!r}") from None
+    return value
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine uses for a server bound to host:port
+    (a wildcard bind is reached on loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _password_hash_method(value: str) -> str:
+    """werkzeug's `scrypt[:n:r:p]` or `pbkdf2[:hash[:iterations]]` (tests use a cheap one)."""
+    if not re.fullmatch(r"scrypt(:\d+:\d+:\d+)?|pbkdf2(:[a-z0-9_]+(:\d+)?)?", value):
+        raise ConfigError(f"PASSWORD_HASH_METHOD: expected scrypt or pbkdf2[:hash[:iterations]], got {value!r}")
     return value
 
 
@@ -170,6 +191,15 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     if kms:
         cfg["KMS_KEY_ID"] = kms
         cfg["TOKEN_KEYS"] = []
+        # Region: boto3's own default (AWS_REGION, ~/.aws/config) unless named. Unwrapped data
+        # keys are cached for at most this many seconds and this many uses (fewer KMS calls).
+        region = get("KMS_REGION")
+        if region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", region):
+            raise ConfigError(f"KMS_REGION: expected an AWS region like eu-west-1, got {region!r}")
+        cfg["KMS_REGION"] = region
+        cfg["KMS_DEK_CACHE_TTL"] = _int("KMS_DEK_CACHE_TTL", get("KMS_DEK_CACHE_TTL"), 300, lo=0, hi=3600)
+        cfg["KMS_DEK_CACHE_MAX_USES"] = _int("KMS_DEK_CACHE_MAX_USES", get("KMS_DEK_CACHE_MAX_USES"), 100,
+                                             lo=1, hi=100_000)
     else:
         if token_keys_raw is None:
             if production:
@@ -182,7 +212,13 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
         cfg["TOKEN_KEYS"] = parse_token_keys(token_keys_raw)
         cfg["KMS_KEY_ID"] = None
 
-    base_url = _url("APP_BASE_URL", get("APP_BASE_URL", "http://127.0.0.1:5000")).rstrip("/")
+    # Where `flask serve` (and so `make run`) listens; the public address follows it unless
+    # APP_BASE_URL names another (a proxy, a tunnel, production).
+    cfg["HOST"] = get("HOST", DEFAULT_HOST)
+    if not re.fullmatch(r"[A-Za-z0-9.:\-]+|\[[0-9A-Fa-f:.]+\]", cfg["HOST"]):
+        raise ConfigError(f"HOST: expected a host name or IP address, got {cfg['HOST']!r}")
+    cfg["PORT"] = _int("PORT", get("PORT"), DEFAULT_PORT, lo=1, hi=65535)
+    base_url = _url("APP_BASE_URL", get("APP_BASE_URL", local_base_url(cfg["HOST"], cfg["PORT"]))).rstrip("/")
     cfg["APP_BASE_URL"] = base_url
     # So url_for(..., _external=True) builds links on APP_BASE_URL in jobs (an app context, no
     # request) as in requests. Since Flask 3.1 SERVER_NAME does not restrict which Host is
@@ -255,6 +291,12 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["MAIL_OUTBOX_DIR"] = get("MAIL_OUTBOX_DIR", str(instance_dir / "outbox"))
 
     cfg["SCHEDULER_ENABLED"] = _bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED"), True)
+    # Sync: a failed call's first quick retry waits this many seconds (doubling, at most 30);
+    # a sync that TikTok rate-limits waits at most this long in all for the limit to reset,
+    # then leaves the rest to its next run (0: never waits).
+    cfg["SYNC_RETRY_BASE_SECONDS"] = _int("SYNC_RETRY_BASE_SECONDS", get("SYNC_RETRY_BASE_SECONDS"), 1, lo=0, hi=60)
+    cfg["SYNC_RATE_LIMIT_WAIT_SECONDS"] = _int("SYNC_RATE_LIMIT_WAIT_SECONDS", get("SYNC_RATE_LIMIT_WAIT_SECONDS"),
+                                               60, lo=0, hi=600)
     cfg["RETENTION_DAYS"] = _int(
         "RETENTION_DAYS", get("RETENTION_DAYS"), MAX_RETENTION_DAYS, lo=1, hi=MAX_RETENTION_DAYS
     )
@@ -285,6 +327,13 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["REFRESH_NOW_MIN_INTERVAL_SECONDS"] = _int(
         "REFRESH_NOW_MIN_INTERVAL_SECONDS", get("REFRESH_NOW_MIN_INTERVAL_SECONDS"), 60, lo=0, hi=86400
     )
+    # Public data-deletion form submissions per IP address.
+    cfg["DELETION_REQUEST_RATE_LIMIT"] = _rate_limit("DELETION_REQUEST_RATE_LIMIT",
+                                                     get("DELETION_REQUEST_RATE_LIMIT", "5 per minute"))
+    # Dashboard fragments are rendered once per this many seconds per workspace and filters (0: always fresh).
+    cfg["FRAGMENT_CACHE_SECONDS"] = _int("FRAGMENT_CACHE_SECONDS", get("FRAGMENT_CACHE_SECONDS"), 60, lo=0, hi=3600)
+    # How new passwords are hashed (werkzeug's methods; existing hashes keep theirs).
+    cfg["PASSWORD_HASH_METHOD"] = _password_hash_method(get("PASSWORD_HASH_METHOD", "scrypt"))
 
     # Sessions and CSRF (see README "Security").
     cfg["SESSION_COOKIE_HTTPONLY"] = True
@@ -304,6 +353,8 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     cfg["SANDBOX_CONTROL"] = _bool("SANDBOX_CONTROL", get("SANDBOX_CONTROL"), False)
     if production and cfg["SANDBOX_CONTROL"]:
         raise ConfigError("SANDBOX_CONTROL: cannot be on in production (it opens test-only endpoints and demo sign-ins)")
+    # A file where the sandbox keeps its accounts and grants across restarts (default: memory).
+    cfg["SANDBOX_STATE_PATH"] = get("SANDBOX_STATE_PATH")
 
     # /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it does not exist.
     cfg["METRICS_TOKEN"] = get("METRICS_TOKEN") or None

@@ -18,7 +18,7 @@ def sandbox_settings(app: Flask):
         client_key=cfg["TIKTOK_CLIENT_KEY"],
         client_secret=cfg["TIKTOK_CLIENT_SECRET"],
         redirect_uris=[cfg["TIKTOK_REDIRECT_URI"]],
-        scopes=list(dict.fromkeys(cfg["TIKTOK_SCOPES"] + cfg.get("SANDBOX_EXTRA_SCOPES", []))),
+        scopes=list(dict.fromkeys(cfg["TIKTOK_SCOPES"])),
         ads_app_id=cfg["TIKTOK_ADS_APP_ID"],
         ads_secret=cfg["TIKTOK_ADS_SECRET"],
         ads_redirect_uris=[cfg["TIKTOK_ADS_REDIRECT_URI"]],
