@@ -37,10 +37,12 @@ chromium:
 	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for browser tests…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# HOST and PORT reach the app as settings too, so the address it prints and links to
+# (APP_BASE_URL, unless set) is the one it serves: `make run PORT=5001`.
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) demo seed
-	$(FLASK) serve --host $(HOST) --port $(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo seed
+	HOST=$(HOST) PORT=$(PORT) $(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: install-dev chromium
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)

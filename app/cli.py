@@ -1,4 +1,4 @@
-"""Command line: argument parsing and echo only; the work is in services and jobs."""
+"""Command line: argument parsing and echo only; the work is in services, workflows and jobs."""
 from __future__ import annotations
 
 import click
@@ -21,13 +21,14 @@ keys_cli = AppGroup("keys", help="Keys that seal stored TikTok tokens.")
 def keys_rotate(batch_size: int) -> None:
     """Re-seal every stored token under the primary key. Safe to interrupt and run again."""
     from app.crypto import CryptoError
-    from app.services import connections
+    from app.services.token_sealing import get_keyring
+    from app.workflows.key_rotation import rotate_keys
 
-    keyring = connections.get_keyring(current_app)
+    keyring = get_keyring(current_app)
     click.echo(f"Re-sealing stored tokens under key {keyring.primary_kid!r}…")
     try:
-        counts = connections.rotate_keys(keyring=keyring, batch_size=batch_size,
-                                          progress=lambda label, done, total: click.echo(f"  {label}: {done}/{total}"))
+        counts = rotate_keys(keyring=keyring, batch_size=batch_size,
+                             progress=lambda label, done, total: click.echo(f"  {label}: {done}/{total}"))
     except CryptoError as e:
         db.session.rollback()
         raise click.ClickException(f"{e}. Batches already done are saved; run again to continue.") from None
@@ -154,14 +155,17 @@ def sandbox_serve(host: str, port: int) -> None:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--host", help="Address to listen on.  [default: the HOST setting, 127.0.0.1]")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port.  [default: the PORT setting, 5000]")
+def serve(host: str | None, port: int | None) -> None:
     """Serve the app (threaded) with the scheduler, for development and `make run`.
 
     This is the one serving path that starts background jobs; importing the app never
     does. Production uses gunicorn (see README)."""
     app = current_app._get_current_object()
+    host, port = host or app.config["HOST"], port or app.config["PORT"]
+    if (host, port) != (app.config["HOST"], app.config["PORT"]):
+        app = app_for_address(host, port)
     start_background_jobs(app)
     click.echo(f"Logic Target on {app.config['APP_BASE_URL']} (Ctrl+C to stop)")
     from werkzeug.serving import run_simple
@@ -169,6 +173,19 @@ def serve(host: str, port: int) -> None:
     # Threaded: in sandbox mode the app calls its own /sandbox/tiktok/ over HTTP.
     # (app.run() refuses to block inside a `flask` command, hence werkzeug directly.)
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def app_for_address(host: str, port: int) -> Flask:
+    """The app built again for another HOST and PORT than the ones it was built with (the
+    `flask` command builds it before reading `serve`'s options), so that APP_BASE_URL, when
+    not set, and the redirect URIs and sandbox URLs made from it name the port served."""
+    from app import create_app
+    from config import ConfigError
+
+    try:
+        return create_app({"HOST": host, "PORT": port})
+    except ConfigError as e:
+        raise click.ClickException(f"Configuration error: {e}") from None
 
 
 def start_background_jobs(app: Flask) -> None:
