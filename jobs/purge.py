@@ -1,7 +1,8 @@
 """purge (daily 03:00 UTC): delete what is due, in batches (app/services/purge.py).
 
-0. Staff and owners are told about newly confirmed public deletion requests (once
-   each), and failed emails to requesters are retried (`deletion_requests.send_notices`).
+(Telling staff, owners and requesters about public deletion requests is the
+deletion-notices job's, every few minutes; completion emails are sent here, step 3.)
+
 1. Approved public deletion requests (by an agency user, or proven with TikTok): every
    connection the request names is marked for deletion now (disconnected and revoked
    first if it was still connected). Requests in review or rejected touch nothing.
@@ -46,8 +47,6 @@ def run(*, now: datetime | None = None, limit: int = 500, batch_size: int = purg
     now = now or datetime.now(timezone.utc)
     result = JobResult(NAME)
     app = current_app._get_current_object()
-    _guard(result, "deletion notices",
-           lambda: result.counts.update(deletion_requests.send_notices(app, now=now, limit=limit)))
     requests_ = deletion_requests.approved_requests(limit)
     for req in requests_:
         _guard(result, f"request {req.id}", lambda: _schedule_request(req, app=app, now=now, result=result))
@@ -132,7 +131,7 @@ def _notify_requesters(app, *, limit: int, result: JobResult) -> None:
     with mail.Outbound() as out:  # the job's app context is all the templates need
         for req in pending:
             try:
-                out.send(deletion_requests.completion_message(req, base_url=app.config["APP_BASE_URL"]))
+                out.send(deletion_requests.completion_message(req))
             except mail.MailError as e:
                 log.warning("deletion notice not sent request=%s transient=%s", req.id, e.transient)
                 result.add("notices_failed")

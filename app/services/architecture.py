@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 960, 650
+WIDTH, HEIGHT = 960, 700
 INK, MUTED, LINE, BRAND = "#1b1f2a", "#5b6475", "#8a93a6", "#fe2c55"
 FILLS = {"box": "#ffffff", "external": "#f3f4f8", "group": "#fbfbfd", "job": "#ffffff"}
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
@@ -74,12 +74,12 @@ def describe(config: Mapping[str, Any], when: Callable[..., str]) -> Diagram:
         Node("database", "Database", "PostgreSQL or SQLite", 560, 40, 180, 70),
         Node("kek", "Key-encryption key", kek_note, 20, 170, 190, 60, "external"),
         Node("sealing", "Token sealing", "AES-256-GCM envelopes", 250, 170, 210, 60),
-        Node("scheduler", "Scheduler jobs", "in-process", 230, 270, 290, 365, "group"),
+        Node("scheduler", "Scheduler jobs", "in-process", 230, 270, 290, 410, "group"),
         Node("accounts_api", "TikTok Accounts API", "tokens, profile, posts", 730, 295, 210, 110, "external"),
         Node("marketing_api", "TikTok Marketing API", "Spark Ads reports", 730, 420, 210, 60, "external"),
         Node("smtp", "SMTP", "weekly report emails", 730, 500, 210, 60, "external"),
     ]
-    order = ["refresh-tokens", "revoke-retry", "token-check", "sync", "weekly-reports", "report-retries", "purge"]
+    order = ["refresh-tokens", "revoke-retry", "token-check", "sync", "weekly-reports", "report-retries", "deletion-notices", "purge"]
     ordered = [j for j in order if j in job_ids] + [j for j in job_ids if j not in order]
     for i, name in enumerate(ordered):
         nodes.append(Node(name, name, when(name, short=True), 250, 315 + 45 * i, 250, 40, "job"))
@@ -98,6 +98,7 @@ def describe(config: Mapping[str, Any], when: Callable[..., str]) -> Diagram:
         Edge("sync", "marketing_api", "Spark Ads figures"),
         Edge("weekly-reports", "smtp", "report emails"),
         Edge("report-retries", "smtp", "report emails that failed, after backoff"),
+        Edge("deletion-notices", "smtp", "deletion request notices"),
     ]
     known = {n.id for n in nodes}
     edges = [e for e in edges if e.source in known and e.target in known]

@@ -17,9 +17,10 @@ confirmed request deletes nothing by itself:
   mail and no TikTok call, so the requester's answer does not depend on it.
 - Agency staff and the named workspaces' client admins see it at
   `/settings/deletion-requests` (scoped in app/services/access.py). They, and each
-  named account's owner, are emailed about it once, by the nightly purge run
-  (`send_notices`): never during the requester's own request, whose timing must not
-  depend on whether anything matched. Only agency staff decide (`approve`, `reject`).
+  named account's owner, are emailed about it once, by the deletion-notices job
+  (jobs/deletion_notices.py, every few minutes): never during the requester's own
+  request, whose timing must not depend on whether anything matched. Only agency staff
+  decide (`approve`, `reject`).
 - Approval marks the named accounts exactly like "Delete all data for this account"
   (app/services/disconnect.py `request_deletion`): disconnected, revoked, deleted at
   the next purge run. Rejection needs a reason, which the requester is shown.
@@ -53,12 +54,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 
 import sqlalchemy as sa
-from flask import Flask
 from flask_mail import Message
 
 from app.crypto import CryptoError
 from app.extensions import db
-from app.leases import acquire_lease, release_lease
 from app.models import DeletionRequest, DeletionRequestMatch, Membership, OAuthTransaction, TikTokConnection, User
 from app.models.deletion import (DECIDED_BY_STAFF, DECIDED_BY_TIKTOK, MAX_REASON, REQUEST_APPROVED,
                                  REQUEST_COMPLETED, REQUEST_IN_REVIEW, REQUEST_RECEIVED, REQUEST_REJECTED)
@@ -79,7 +78,6 @@ HANDLE_RE = re.compile(r"^[a-z0-9._]{2,24}$")
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,188}\.[A-Za-z]{2,63}$")
 VERIFY_SCOPES = ("user.info.basic",)  # enough for TikTok to tell us who signed in (open_id)
 PURGE_TIME_UTC = time(3, 0)  # jobs/purge.py runs daily at 03:00 UTC
-NOTICE_LEASE = "deletion-review-notice"
 DECIDABLE = (REQUEST_IN_REVIEW,)
 TIKTOK_VERIFIABLE = (REQUEST_RECEIVED, REQUEST_IN_REVIEW, REQUEST_REJECTED)
 
@@ -177,11 +175,15 @@ def create_request(handle: str, email: str, *, now: datetime) -> Filed:
     return Filed(req, token)
 
 
-def verification_message(filed: Filed, *, base_url: str) -> Message:
+def _status_url(req: DeletionRequest) -> str:
+    return mail.link("public.data_deletion_status", reference=req.reference)
+
+
+def verification_message(filed: Filed) -> Message:
     req = filed.request
     return mail.compose("Confirm your data-deletion request", req.email, template="deletion_verify",
-                        verify_url=f"{base_url}/data-deletion/verify/{filed.token}",
-                        status_url=f"{base_url}/data-deletion/{req.reference}", reference=req.reference,
+                        verify_url=mail.link("public.data_deletion_verify", token=filed.token),
+                        status_url=_status_url(req), reference=req.reference,
                         hours=int(VERIFY_TTL.total_seconds() // 3600))
 
 
@@ -440,7 +442,7 @@ def revoke_check_token(check: TikTokCheck, *, client: TikTokClient) -> None:
 # ------------------------------------------------------------------ emails to the requester
 
 
-def outcome_message(req: DeletionRequest, *, base_url: str) -> Message:
+def outcome_message(req: DeletionRequest) -> Message:
     """The requester's email for the request's current status (in review, approved, rejected)."""
     subjects = {
         REQUEST_IN_REVIEW: "Your data-deletion request is confirmed and in review",
@@ -448,19 +450,19 @@ def outcome_message(req: DeletionRequest, *, base_url: str) -> Message:
         REQUEST_REJECTED: "Your data-deletion request was rejected",
     }
     return mail.compose(subjects[req.status], req.email, template="deletion_outcome", req=req,
-                        reference=req.reference, status_url=f"{base_url}/data-deletion/{req.reference}",
+                        reference=req.reference, status_url=_status_url(req),
                         due=answer_due(req), deletion_day=deletion_day(req))
 
 
-def notify_requester(req: DeletionRequest, *, base_url: str, out: mail.Outbound | None = None) -> bool:
+def notify_requester(req: DeletionRequest, *, out: mail.Outbound | None = None) -> bool:
     """Email the requester about the current status, once per status. A failure is
-    logged and retried by the next purge run (`send_notices`)."""
+    logged and retried by the deletion-notices job. The caller commits."""
     if not req.email or req.status not in (REQUEST_IN_REVIEW, REQUEST_APPROVED, REQUEST_REJECTED):
         return False
     if req.requester_notified == req.status:
         return False
     try:
-        msg = outcome_message(req, base_url=base_url)
+        msg = outcome_message(req)
         if out is None:
             mail.send_one(msg)
         else:
@@ -472,9 +474,9 @@ def notify_requester(req: DeletionRequest, *, base_url: str, out: mail.Outbound 
     return True
 
 
-def completion_message(req: DeletionRequest, *, base_url: str) -> Message:
+def completion_message(req: DeletionRequest) -> Message:
     return mail.compose("Your data-deletion request is complete", req.email, template="deletion_completed",
-                        reference=req.reference, status_url=f"{base_url}/data-deletion/{req.reference}",
+                        reference=req.reference, status_url=_status_url(req),
                         completed_at=req.completed_at)
 
 
@@ -516,18 +518,17 @@ def reviewers_of(req: DeletionRequest) -> list[tuple[User, str, list[TikTokConne
     return [out[k] for k in sorted(out)]
 
 
-def _review_message(req: DeletionRequest, user: User, kind: str, conns: list[TikTokConnection], *,
-                    base_url: str) -> Message:
+def review_message(req: DeletionRequest, user: User, kind: str, conns: list[TikTokConnection]) -> Message:
+    """The one email a reviewer or an account's owner gets about a confirmed request."""
     from app.models import Workspace
 
     names = dict(db.session.execute(sa.select(Workspace.id, Workspace.name).where(
         Workspace.id.in_({c.workspace_id for c in conns}))).all()) if conns else {}
     accounts = [(f"@{c.username}", names.get(c.workspace_id, "")) for c in conns]
     first_ws = conns[0].workspace_id if conns else None
-    if kind == "owner":
-        link = f"{base_url}/settings/integrations" + (f"?workspace={first_ws}" if first_ws else "")
-    else:
-        link = f"{base_url}/settings/deletion-requests" + (f"?workspace={first_ws}" if first_ws else "")
+    where = {"workspace": first_ws} if first_ws else {}
+    endpoint = "integrations.index" if kind == "owner" else "deletion_reviews.index"
+    link = mail.link(endpoint, **where)
     subject = (f"Data-deletion request for @{req.handle}: verified with TikTok"
                if req.decided_via == DECIDED_BY_TIKTOK else f"Data-deletion request for @{req.handle} needs review")
     return mail.compose(subject, user.email, template="deletion_review", req=req, kind=kind, accounts=accounts,
@@ -535,72 +536,39 @@ def _review_message(req: DeletionRequest, user: User, kind: str, conns: list[Tik
                         message_id=f"<deletion-request-{req.id}-{user.id}@logic-target>")
 
 
-def send_notices(app: Flask, *, now: datetime, limit: int = 100) -> dict[str, int]:
-    """Called by the nightly purge run: tell staff and owners about newly confirmed
-    requests (once per person: each sent address is recorded as it goes, and a lease per
-    request keeps two instances from both sending), and retry requester emails that
-    failed. Commits per message (like the purge itself, a half-done run resumes)."""
-    counts = {"review_notices_sent": 0, "review_notices_failed": 0, "requester_notices_sent": 0}
-    base_url = app.config["APP_BASE_URL"]
-    ids = list(db.session.scalars(
+def awaiting_reviewer_notice(limit: int) -> list[int]:
+    """Confirmed requests whose reviewers and owners have not all been told yet."""
+    return list(db.session.scalars(
         sa.select(DeletionRequest.id).where(
             DeletionRequest.reviewers_notified_at.is_(None), DeletionRequest.verified_at.is_not(None),
             DeletionRequest.status.in_((REQUEST_IN_REVIEW, REQUEST_APPROVED, REQUEST_REJECTED)))
         .order_by(DeletionRequest.id).limit(limit)))
-    retry = list(db.session.scalars(
+
+
+def awaiting_requester_notice(limit: int) -> list[int]:
+    """Requests whose requester has not been told their current status (a send failed)."""
+    return list(db.session.scalars(
         sa.select(DeletionRequest.id).where(
             DeletionRequest.status.in_((REQUEST_IN_REVIEW, REQUEST_APPROVED, REQUEST_REJECTED)),
             DeletionRequest.email != "",
             sa.or_(DeletionRequest.requester_notified.is_(None),
                    DeletionRequest.requester_notified != DeletionRequest.status))
         .order_by(DeletionRequest.id).limit(limit)))
-    db.session.commit()
-    if not ids and not retry:
-        return {}
-    # Templates' context processors expect a request (as in app/services/notices.py).
-    with app.test_request_context(base_url=base_url), mail.Outbound() as out:
-        for req_id in ids:
-            owner = acquire_lease(NOTICE_LEASE, str(req_id), now=now, ttl=timedelta(minutes=15))
-            if owner is None:
-                continue
-            try:
-                _notify_reviewers(req_id, out=out, base_url=base_url, now=now, counts=counts)
-            finally:
-                release_lease(NOTICE_LEASE, str(req_id), owner)
-        for req_id in retry:
-            req = db.session.get(DeletionRequest, req_id, populate_existing=True)
-            if req is not None and notify_requester(req, base_url=base_url, out=out):
-                db.session.commit()
-                counts["requester_notices_sent"] += 1
-    return {k: n for k, n in counts.items() if n}
 
 
-def _notify_reviewers(req_id: int, *, out: mail.Outbound, base_url: str, now: datetime,
-                      counts: dict[str, int]) -> None:
-    req = db.session.get(DeletionRequest, req_id, populate_existing=True)
-    if req is None or req.reviewers_notified_at is not None:
-        return
+def reviewers_still_to_tell(req: DeletionRequest) -> list[tuple[User, str, list[TikTokConnection]]]:
+    """`reviewers_of` less those already told (each sent address is recorded as it goes)."""
     done = set(req.notified_user_ids or [])
-    failed = False
-    for user, kind, conns in reviewers_of(req):
-        if user.id in done:
-            continue
-        try:
-            out.send(_review_message(req, user, kind, conns, base_url=base_url))
-        except mail.MailError as e:
-            failed = True
-            counts["review_notices_failed"] += 1
-            log.warning("deletion review notice not sent request=%s user=%s transient=%s", req.id, user.id,
-                        e.transient)
-            continue
-        done.add(user.id)
-        req.notified_user_ids = sorted(done)
-        db.session.commit()
-        counts["review_notices_sent"] += 1
-    if not failed:
-        req.reviewers_notified_at = now
-        audit.record("deletion_request.reviewers_notified", request=req.id, recipients=len(done))
-        db.session.commit()
+    return [entry for entry in reviewers_of(req) if entry[0].id not in done]
+
+
+def mark_reviewer_told(req: DeletionRequest, user: User) -> None:
+    req.notified_user_ids = sorted({*(req.notified_user_ids or []), user.id})
+
+
+def mark_reviewers_done(req: DeletionRequest, *, now: datetime) -> None:
+    req.reviewers_notified_at = now
+    audit.record("deletion_request.reviewers_notified", request=req.id, recipients=len(req.notified_user_ids or []))
 
 
 # ------------------------------------------------------------------ used by the purge job

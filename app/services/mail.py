@@ -29,6 +29,16 @@ from flask_mail import BadHeaderError, Message
 log = logging.getLogger("app.mail")
 
 
+def link(endpoint: str, **values) -> str:
+    """An absolute link for an email, always on APP_BASE_URL (config's SERVER_NAME,
+    APPLICATION_ROOT and PREFERRED_URL_SCHEME): inside a request, `url_for` would use
+    whatever Host the request came in on, and a mail must not depend on that."""
+    cfg = current_app.config
+    adapter = current_app.url_map.bind(cfg["SERVER_NAME"], script_name=cfg.get("APPLICATION_ROOT") or "/",
+                                       url_scheme=cfg["PREFERRED_URL_SCHEME"])
+    return adapter.build(endpoint, values, force_external=True)
+
+
 class MailError(Exception):
     """Sending failed. `transient` errors (timeouts, 4xx replies) are worth retrying."""
 

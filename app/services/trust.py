@@ -122,6 +122,9 @@ JOBS: tuple[Job, ...] = (
     Job("revoke-retry",
         "Retries token revocations TikTok has not confirmed; the sealed token is wiped once TikTok confirms, "
         "or after a few days at most if it never does."),
+    Job("deletion-notices",
+        "Emails agency staff, the named workspaces' client admins and each account's owner once about a "
+        "confirmed public data-deletion request, and retries requester emails that failed. Database and SMTP only."),
     Job("token-check",
         "Asks the Accounts API whether each connection's access token is still alive and which permissions it "
         "carries (no data is read); a grant the user removed in TikTok is marked for reconnecting."),

@@ -84,7 +84,7 @@ def schedule_deletion(conns: list[TikTokConnection]) -> None:
 
 
 def _tell_requester(req: DeletionRequest) -> None:
-    if deletion_requests.notify_requester(req, base_url=current_app.config["APP_BASE_URL"]):
+    if deletion_requests.notify_requester(req):
         db.session.commit()
 
 

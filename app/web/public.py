@@ -51,7 +51,7 @@ def data_deletion():
     try:
         filed = deletion_requests.create_request(*deletion_requests.validate(request.form.get("handle"),
                                                                              request.form.get("email")), now=_now())
-        mail.send_one(deletion_requests.verification_message(filed, base_url=current_app.config["APP_BASE_URL"]))
+        mail.send_one(deletion_requests.verification_message(filed))
     except deletion_requests.InvalidRequest as e:
         return render_template("public/data_deletion.html", form=form, errors=e.errors, config=current_app.config), 422
     except mail.MailError:
@@ -86,8 +86,7 @@ def data_deletion_verify(token: str):
     except deletion_requests.VerifyError as e:
         return _private(render_template("public/data_deletion_link.html", kind=e.kind), 410 if e.kind == "expired" else 404)
     db.session.commit()
-    if request.method == "POST" and deletion_requests.notify_requester(
-            req, base_url=current_app.config["APP_BASE_URL"]):
+    if request.method == "POST" and deletion_requests.notify_requester(req):
         db.session.commit()
     return _private(_status_page(req, just_verified=request.method == "POST"))
 
@@ -127,7 +126,7 @@ def tiktok_check_callback():
     finally:
         deletion_requests.revoke_check_token(check, client=get_client(app))
     if check.matched:
-        if deletion_requests.notify_requester(req, base_url=app.config["APP_BASE_URL"]):
+        if deletion_requests.notify_requester(req):
             db.session.commit()
         flash("TikTok confirmed the account is yours, so no review is needed: everything Logic Target holds for it "
               f"is deleted in the nightly run on {date_long(deletion_requests.deletion_day(req))}.", "success")

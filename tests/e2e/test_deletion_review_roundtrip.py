@@ -47,8 +47,13 @@ def accounts_by_name(live_server) -> dict:
 
 
 def purge(live_server, minutes: int):
-    result = run_job(live_server.app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=minutes))
+    """The deletion-notices job (who hears about a request), then purge (what is deleted)."""
+    now = datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    result = run_job(live_server.app, "deletion-notices", now=now)
     assert not result.errors, result.errors
+    purged = run_job(live_server.app, "purge", now=now)
+    assert not purged.errors, purged.errors
+    result.counts.update(purged.counts)
     return result
 
 

@@ -100,8 +100,9 @@ def test_request_end_to_end_across_workspaces(mail_app, anon, smtp_server, peopl
     assert "Pending review" in anon.get(status_url).get_data(as_text=True)
     assert "in review" in smtp_server.messages[-1]["Subject"] and len(smtp_server.messages) == 2
 
-    # A confirmed mailbox is not proof of owning the account: the purge deletes nothing,
-    # it tells the agency, the two workspaces' admins and the owners instead.
+    # A confirmed mailbox is not proof of owning the account: the purge deletes nothing, and
+    # the deletion-notices job tells the agency, the two workspaces' admins and the owners.
+    run_job(mail_app, "deletion-notices", now=datetime.now(timezone.utc) + timedelta(minutes=5))
     result = run_job(mail_app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=5))
     assert "connections_purged" not in result.counts and "requests_completed" not in result.counts
     assert count(TikTokConnection) == 3

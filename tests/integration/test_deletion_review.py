@@ -52,7 +52,10 @@ def fresh():
 
 
 def run_purge(app, minutes: int = 5):
-    result = _run_job(app, "purge", now=datetime.now(timezone.utc) + timedelta(minutes=minutes))
+    """The deletion-notices job (who hears about a request), then purge (what is deleted)."""
+    now = datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    result = _run_job(app, "deletion-notices", now=now)
+    result.counts.update(_run_job(app, "purge", now=now).counts)
     fresh()
     return result
 
