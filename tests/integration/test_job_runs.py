@@ -18,6 +18,7 @@ from app.models import (AdsAccount, DeletionReceipt, JobClaim, JobRun, PurgeRece
                         WebhookDelivery)
 from app.services import job_runs
 from app.services import sync as sync_service
+from app.workflows import sync as sync_workflow
 from jobs import scheduler
 from jobs.result import JobResult
 from jobs.runner import run_job
@@ -71,8 +72,8 @@ def break_one_sync_item(monkeypatch, *, connection_id: int, ads_id: int) -> None
             raise ValueError("report row without a day")
         return sync_service.SyncOutcome("synced")
 
-    monkeypatch.setattr(sync_service, "sync_connection", sync_connection)
-    monkeypatch.setattr(sync_service, "sync_ads_account", sync_ads_account)
+    monkeypatch.setattr(sync_workflow, "sync_connection", sync_connection)
+    monkeypatch.setattr(sync_workflow, "sync_ads_account", sync_ads_account)
 
 
 # ------------------------------------------------------------------ a failing item
