@@ -183,6 +183,11 @@ class Client(FlaskClient):
             _cv_app.reset(token)
             db.session.expire_all()
 
+
+    def session_transaction(self, *args, **kwargs):
+        # The same host `open` uses, so the session read here is the one requests carry.
+        kwargs.setdefault("base_url", "http://localhost")
+        return super().session_transaction(*args, **kwargs)
     def csrf_token(self, path: str = "/login") -> str:
         if self._csrf is None:
             html = self.get(path, follow_redirects=True).get_data(as_text=True)
