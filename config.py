@@ -28,7 +28,8 @@ INSTANCE_DIR = ROOT / "instance"
 
 # The nine scopes of the product brief, plus the three that `business/get/` needs for
 # the username, follower counts and daily account metrics the dashboard and report show
-# (TIKTOK_API.md §7.3): without them those figures could only ever read "—".
+# (their fields and scopes are in app/tiktok/fields.py): without them those figures could
+# only ever read "—".
 BRIEF_SCOPES = (
     "user.info.basic,video.list,video.insights,comment.list,biz.brand.insights,"
     "biz.creator.info,biz.creator.insights,biz.ads.recommend,tto.campaign.link"

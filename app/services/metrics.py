@@ -1,4 +1,4 @@
-"""The metric definitions (DESIGN "Metrics"), shared by the dashboard and the weekly report.
+"""The metric definitions, shared by the dashboard and the weekly report (one module, one meaning).
 
 Pure functions over plain values: no database, no Flask, no clock. Callers load rows,
 turn them into the small dataclasses below and pass `now`/`tz` explicitly.
@@ -12,7 +12,7 @@ Conventions
   into the workspace's timezone here.
 - "Not available" is `None`, never 0: 0 means TikTok said zero.
 
-Where DESIGN is silent, these are the decisions (and the tests pin them):
+Where the product's definitions leave a choice, these are the decisions (and the tests pin them):
 - Followers delta: the last known count on or before the window's end (and not before its
   start) minus the last known count on or before the day before the window (and not before
   the previous window's start). A missing day falls back to the day before; no basis → None.

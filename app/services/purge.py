@@ -16,7 +16,7 @@ dies half-way is simply resumed by the next one:
     audit references → the connection row itself.
 
 Audit references: the audit *events* stay (who disconnected or asked for deletion, and
-when, remains the workspace's record, as SECURITY.md case 65 asks), but their
+when, remains the workspace's record: an audit trail must survive a purge), but their
 `connection_id` is set to NULL and any identifying detail (username, open_id, …) is
 replaced by the anonymous receipt's reference, so nothing left points at the account.
 

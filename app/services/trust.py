@@ -25,7 +25,8 @@ from typing import Any
 
 from app.extensions import db
 
-# One line per scope: why Logic Target asks for it (TIKTOK_API.md §6-§7). A configured
+# One line per scope: why Logic Target asks for it (what each scope unlocks, as listed in
+# app/tiktok/fields.py and TikTok's scope docs). A configured
 # scope missing here gets GENERIC_SCOPE_PURPOSE, so the page never hides a scope.
 SCOPE_PURPOSES: Mapping[str, str] = {
     "user.info.basic": "The account's ID, display name and avatar, to show which TikTok account is connected.",

@@ -1,4 +1,4 @@
-"""The metric definitions against hand-computed fixtures (DESIGN "Metrics")."""
+"""The metric definitions (app/services/metrics.py) against hand-computed fixtures."""
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
