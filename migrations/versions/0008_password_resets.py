@@ -1,0 +1,24 @@
+"""Password reset tokens and account settings
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-01 08:30:00
+
+Placeholder in the revision chain; filled in by the change that needs it.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
