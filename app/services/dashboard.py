@@ -4,7 +4,8 @@ Query budget: a fixed number of SQL statements whatever the number of posts or d
 the snapshots of the range (1), the posts of the two KPI windows (1), the Spark Ads rows
 of the window (1), the table's count and page (2, the Spark badge is a correlated
 EXISTS in the page query), plus one for post view gains only when daily account views
-are missing for some day of the range. The posts table alone is 2. Existing indexes
+are missing for some day of the range. The posts table alone is 2. Posts are read as
+plain columns (POST_ROW_COLUMNS), never as ORM objects. Existing indexes
 serve them: account_snapshots (connection_id, day) unique, posts (connection_id,
 create_time), post_metrics (post_id, day) unique, spark_ad_metrics (post_id).
 
@@ -25,8 +26,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection, Workspace
-from app.services import charts, metrics
+from app.models import (AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection, User,
+                        Workspace)
+from app.models.connection import STATUS_DISCONNECTED
+from app.services import access, charts, metrics
 
 RANGES = (30, 90)
 DEFAULT_RANGE = 30
@@ -110,6 +113,39 @@ def parse_table_params(args: Mapping[str, str]) -> TableParams:
         page=min(max(page, 1), MAX_PAGE),
         range_days=parse_range(args.get("range")),
     )
+
+
+# ------------------------------------------------------------------ accounts
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    """What the account switcher shows of an account, and what its data version is (the
+    fragment cache's key): a page lists every account but renders only one, from cache."""
+
+    id: int
+    username: str
+    status: str
+    last_synced_at: datetime | None
+    sync_requested_at: datetime | None
+
+    @property
+    def is_disconnected(self) -> bool:
+        return self.status == STATUS_DISCONNECTED
+
+
+_LINK_COLUMNS = (TikTokConnection.id, TikTokConnection.username, TikTokConnection.status,
+                 TikTokConnection.last_synced_at, TikTokConnection.sync_requested_at)
+
+
+def account_links(user: User, workspace: Workspace, *, only: int | None = None) -> list[AccountLink]:
+    """The accounts `user` may see in `workspace` (just `only`, if given), in
+    access.visible_connections' order: one query of a few columns, no ORM objects."""
+    q = access.for_workspace(sa.select(*_LINK_COLUMNS), workspace, user)
+    if only is not None:
+        q = q.where(TikTokConnection.id == only)
+    return [AccountLink(*row) for row in db.session.execute(q.order_by(TikTokConnection.connected_at,
+                                                                       TikTokConnection.id))]
 
 
 # ------------------------------------------------------------------ view model
@@ -219,8 +255,16 @@ def _range_start(now: datetime, tz: ZoneInfo, range_days: int) -> datetime:
     return metrics.last_complete_days(now, tz, range_days).starts_at
 
 
+# A post as metrics.PostRow reads it, in PostRow's field order: selected as plain columns,
+# a page's rows cost no ORM objects.
+POST_ROW_COLUMNS = (
+    Post.id, Post.create_time, Post.views, Post.likes, Post.comments, Post.shares, Post.full_video_watched_rate,
+    sa.func.coalesce(Post.caption, ""), Post.thumbnail_url, Post.share_url, Post.metrics_as_of,
+)
+
+
 def _table_query(connection_id: int, since: datetime) -> sa.Select:
-    return sa.select(Post).where(Post.connection_id == connection_id, Post.create_time >= since)
+    return sa.select(*POST_ROW_COLUMNS).where(Post.connection_id == connection_id, Post.create_time >= since)
 
 
 def _boosted_expr():
@@ -239,9 +283,10 @@ def _ordered(query: sa.Select, params: TableParams) -> sa.Select:
     return query.order_by(sa.nulls_last(ordered), tiebreak)
 
 
-def posts_table(connection: TikTokConnection, workspace: Workspace, params: TableParams, *,
+def posts_table(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
                 now: datetime) -> PostTable:
-    """One page of the connection's posts published in the range (2 queries)."""
+    """One page of the connection's posts published in the range (2 queries: an index-only
+    count, then the page, which stops after PAGE_SIZE rows when the sort has an index)."""
     tz = metrics.workspace_tz(workspace.timezone)
     base = _table_query(connection.id, _range_start(now, tz, params.range_days))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
@@ -250,17 +295,17 @@ def posts_table(connection: TikTokConnection, workspace: Workspace, params: Tabl
     page_q = _ordered(base.add_columns(_boosted_expr()), params).limit(PAGE_SIZE).offset(
         (params.page - 1) * PAGE_SIZE
     )
-    rows = [_post_view(post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(page_q)]
+    rows = [_post_view(metrics.PostRow(*row[:-1]), tz, bool(row[-1])) for row in db.session.execute(page_q)]
     return PostTable(connection.id, params, rows, total, pages)
 
 
-def export_rows(connection: TikTokConnection, workspace: Workspace, params: TableParams, *,
+def export_rows(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
                 now: datetime) -> list[PostView]:
     """Every post of the table (all pages) in the table's order, for the CSV export."""
     tz = metrics.workspace_tz(workspace.timezone)
     base = _table_query(connection.id, _range_start(now, tz, params.range_days))
     q = _ordered(base.add_columns(_boosted_expr()), params).limit(EXPORT_LIMIT)
-    return [_post_view(post_row(p), tz, bool(boosted)) for p, boosted in db.session.execute(q)]
+    return [_post_view(metrics.PostRow(*row[:-1]), tz, bool(row[-1])) for row in db.session.execute(q)]
 
 
 def load_snapshots(connection_ids: Iterable[int], since: date) -> dict[int, list[metrics.AccountDay]]:
@@ -324,9 +369,9 @@ def build_dashboard(connection: TikTokConnection, workspace: Workspace, params: 
     first_needed = min(chart_days[0], window.previous().start) - timedelta(days=1)
 
     snapshots = load_snapshots([connection.id], first_needed)[connection.id]
-    post_rows = [post_row(p) for p in db.session.scalars(
-        sa.select(Post).where(Post.connection_id == connection.id,
-                              Post.create_time >= window.previous().starts_at)
+    post_rows = [metrics.PostRow(*row) for row in db.session.execute(
+        sa.select(*POST_ROW_COLUMNS).where(Post.connection_id == connection.id,
+                                           Post.create_time >= window.previous().starts_at)
     )]
     missing = metrics.days_missing_daily_views(snapshots, chart_days)
     gains = load_post_gains({connection.id: missing}, tz).get(connection.id, {})
@@ -366,7 +411,7 @@ def build_dashboard(connection: TikTokConnection, workspace: Workspace, params: 
 # ------------------------------------------------------------------ CSV export
 
 
-def export_filename(connection: TikTokConnection, params: TableParams) -> str:
+def export_filename(connection: TikTokConnection | AccountLink, params: TableParams) -> str:
     """brassorbit3-posts-30d.csv; only [A-Za-z0-9._-] from the username (header-safe)."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", connection.username or "") or "account"
     return f"{name}-posts-{params.range_days}d.csv"

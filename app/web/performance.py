@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
 from app.models import TikTokConnection, Workspace, utcnow
-from app.services import access, dashboard, metrics
+from app.services import access, charts, dashboard, metrics
 from app.web.context import current_workspace, use_workspace, workspace_scoped
 from app.web.fragment_cache import fragment_cache
 from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
@@ -20,26 +20,39 @@ from app.web.ids import optional_id
 bp = Blueprint("performance", __name__)
 
 
-def _selection(*, required: bool = False) -> tuple[Workspace | None, list[TikTokConnection], TikTokConnection | None]:
-    """The current workspace, its accounts this user may see, and the one asked for
-    (`?account=`, else the one just connected, else the first; 404 if `required` and none)."""
+Selected = dashboard.AccountLink | TikTokConnection
+
+
+def _selection(*, required: bool = False, listed: bool = True
+               ) -> tuple[Workspace | None, list[dashboard.AccountLink], Selected | None]:
+    """The current workspace, its accounts this user may see (unless not `listed`: a
+    fragment shows one account), and the one asked for (`?account=`, else the one just
+    connected, else the first; 404 if `required` and none).
+
+    An account of the current workspace comes from the (access-scoped) list itself, as an
+    AccountLink: a cached panel needs nothing more. Any other id goes through
+    access.connection_or_404, which 404s or leads to the account's own workspace."""
     ws = current_workspace()
     account_id = optional_id(request.args, "account")  # text, negative or too large: 404
+    only = None if listed else account_id
+    links = dashboard.account_links(current_user, ws, only=only) if ws else []
     if account_id is not None:
-        selected = access.connection_or_404(current_user, account_id)
-        if ws is None or selected.workspace_id != ws.id:
-            if "workspace" in request.args:  # an explicit workspace that doesn't hold this account
-                raise NotFound()
-            # A link to an account of another of the user's workspaces: show that workspace.
-            ws = use_workspace(access.workspace_or_404(current_user, selected.workspace_id))
-        return ws, access.visible_connections(current_user, ws), selected
-    connections = access.visible_connections(current_user, ws) if ws else []
+        selected = next((c for c in links if c.id == account_id), None)
+        if selected is None:
+            selected = access.connection_or_404(current_user, account_id)
+            if ws is None or selected.workspace_id != ws.id:
+                if "workspace" in request.args:  # an explicit workspace that doesn't hold this account
+                    raise NotFound()
+                # A link to an account of another of the user's workspaces: show that workspace.
+                ws = use_workspace(access.workspace_or_404(current_user, selected.workspace_id))
+                links = dashboard.account_links(current_user, ws, only=only)
+        return ws, links if listed else [], selected
     connected = request.args.get("connected", "")
-    chosen = next((c for c in connections if connected and c.username == connected), None)
-    chosen = chosen or next(iter(connections), None)
+    chosen = next((c for c in links if connected and c.username == connected), None)
+    chosen = chosen or next(iter(links), None)
     if required and chosen is None:
         raise NotFound()
-    return ws, connections, chosen
+    return ws, links, chosen
 
 
 def _page(ws, connections, selected, *, include_summary: bool = True):
@@ -50,11 +63,12 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
     now = utcnow()
     if include_summary:
         def render_panel():
-            board = dashboard.build_dashboard(selected, ws, params, now=now)
+            conn = access.connection_or_404(current_user, selected.id)  # the row itself, on a cache miss only
+            board = dashboard.build_dashboard(conn, ws, params, now=now)
             # The panel needs no context processors (shell, workspace switcher): render it bare,
             # so the page's own render is the only one that runs them.
             return current_app.jinja_env.get_template("performance/_account_panel.html").render(
-                board=board, table=board.table, selected=selected)
+                board=board, table=board.table, selected=conn, charts=charts)
 
         context["panel"] = fragment_cache().get_or_render(("panel", *_version(ws, selected, now), params), render_panel)
     else:
@@ -68,14 +82,14 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
     return context
 
 
-def _just_connected(connections: list[TikTokConnection]) -> str:
+def _just_connected(connections: list[dashboard.AccountLink]) -> str:
     """The username of `?connected=` (set by the connect callback) when it names a connected
     account this user sees in this workspace; else "" and no banner, whatever the text."""
     name = request.args.get("connected", "")
     return next((c.username for c in connections if name and c.username == name and not c.is_disconnected), "")
 
 
-def _version(ws: Workspace, conn: TikTokConnection, now) -> tuple:
+def _version(ws: Workspace, conn: Selected, now) -> tuple:
     """Everything the panel's content depends on besides the table parameters."""
     tz = metrics.workspace_tz(ws.timezone)
     return (conn.id, conn.username, conn.status, conn.last_synced_at, conn.sync_requested_at, ws.timezone,
@@ -94,16 +108,17 @@ def dashboard_page():
 @workspace_scoped(switch_to="performance.dashboard")  # its ?account= is one workspace's
 @login_required
 def posts():
-    ws, connections, selected = _selection(required=True)
     if not is_fragment_request():  # opened directly: the whole page
+        ws, connections, selected = _selection(required=True)
         return render_page_or_partial("performance/index.html", "", **_page(ws, connections, selected))
-    return fragment_response(_page(ws, connections, selected, include_summary=False)["table_html"])
+    ws, _, selected = _selection(required=True, listed=False)
+    return fragment_response(_page(ws, [], selected, include_summary=False)["table_html"])
 
 
 @bp.get("/performance/export.csv")
 @login_required
 def export_csv():
-    ws, _, selected = _selection(required=True)
+    ws, _, selected = _selection(required=True, listed=False)
     params = dashboard.parse_table_params(request.args)
     rows = dashboard.export_rows(selected, ws, params, now=utcnow())
     return Response(dashboard.posts_csv(rows), mimetype="text/csv", headers={
