@@ -2,10 +2,11 @@
 
 Query budget: a fixed number of SQL statements whatever the number of posts or days —
 the snapshots of the range (1), the posts of the two KPI windows (1), the Spark Ads rows
-of the window (1), the table's count and page (2, the Spark badge is a correlated
-EXISTS in the page query), plus one for post view gains only when daily account views
-are missing for some day of the range. The posts table alone is 2. Posts are read as
-plain columns (POST_ROW_COLUMNS), never as ORM objects. Existing indexes
+of the window (1), the table's page with its total (1: the Spark badge is a correlated
+EXISTS, the total a scalar subquery; a page past the last adds two), plus one for post
+view gains only when daily account views are missing for some day of the range. The
+posts table alone is 1. Posts are read as plain columns (POST_ROW_COLUMNS), never as
+ORM objects. Existing indexes
 serve them: account_snapshots (connection_id, day) unique, posts (connection_id,
 create_time), post_metrics (post_id, day) unique, spark_ad_metrics (post_id).
 
@@ -133,6 +134,9 @@ class AccountLink:
     def is_disconnected(self) -> bool:
         return self.status == STATUS_DISCONNECTED
 
+    # The model's own predicate (it reads only the fields above), not a second definition.
+    is_syncing = TikTokConnection.is_syncing
+
 
 _LINK_COLUMNS = (TikTokConnection.id, TikTokConnection.username, TikTokConnection.status,
                  TikTokConnection.last_synced_at, TikTokConnection.sync_requested_at)
@@ -198,7 +202,7 @@ class Tile:
 
 @dataclass
 class Dashboard:
-    connection: TikTokConnection
+    connection: TikTokConnection | AccountLink
     tz: ZoneInfo
     window: metrics.Window
     range_days: int
@@ -285,18 +289,26 @@ def _ordered(query: sa.Select, params: TableParams) -> sa.Select:
 
 def posts_table(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
                 now: datetime) -> PostTable:
-    """One page of the connection's posts published in the range (2 queries: an index-only
-    count, then the page, which stops after PAGE_SIZE rows when the sort has an index)."""
+    """One page of the connection's posts published in the range, in one query: the total
+    is an uncorrelated scalar subquery (counted once, from the index) beside the page, which
+    stops after PAGE_SIZE rows when the sort has an index. A page past the last one costs
+    a count and the last page."""
     tz = metrics.workspace_tz(workspace.timezone)
     base = _table_query(connection.id, _range_start(now, tz, params.range_days))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    total_q = sa.select(sa.func.count()).select_from(base.subquery()).scalar_subquery()
+
+    def page(params: TableParams) -> list:
+        q = _ordered(base.add_columns(_boosted_expr(), total_q.label("total")), params)
+        return db.session.execute(q.limit(PAGE_SIZE).offset((params.page - 1) * PAGE_SIZE)).all()
+
+    rows = page(params)
+    total = rows[0][-1] if rows else db.session.scalar(sa.select(total_q)) or 0
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    params = TableParams(params.sort, params.direction, min(params.page, pages), params.range_days)
-    page_q = _ordered(base.add_columns(_boosted_expr()), params).limit(PAGE_SIZE).offset(
-        (params.page - 1) * PAGE_SIZE
-    )
-    rows = [_post_view(metrics.PostRow(*row[:-1]), tz, bool(row[-1])) for row in db.session.execute(page_q)]
-    return PostTable(connection.id, params, rows, total, pages)
+    if params.page > pages:
+        params = TableParams(params.sort, params.direction, pages, params.range_days)
+        rows = page(params) if total else []
+    views = [_post_view(metrics.PostRow(*row[:-2]), tz, bool(row[-2])) for row in rows]
+    return PostTable(connection.id, params, views, total, pages)
 
 
 def export_rows(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
@@ -361,7 +373,7 @@ def _load_paid(connection_id: int, window: metrics.Window) -> tuple[metrics.Paid
     return result, currency
 
 
-def build_dashboard(connection: TikTokConnection, workspace: Workspace, params: TableParams, *,
+def build_dashboard(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
                     now: datetime) -> Dashboard:
     tz = metrics.workspace_tz(workspace.timezone)
     window = metrics.last_complete_days(now, tz)

@@ -30,7 +30,7 @@ def _selection(*, required: bool = False, listed: bool = True
     connected, else the first; 404 if `required` and none).
 
     An account of the current workspace comes from the (access-scoped) list itself, as an
-    AccountLink: a cached panel needs nothing more. Any other id goes through
+    AccountLink, which is all the panel reads of it. Any other id goes through
     access.connection_or_404, which 404s or leads to the account's own workspace."""
     ws = current_workspace()
     account_id = optional_id(request.args, "account")  # text, negative or too large: 404
@@ -63,12 +63,11 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
     now = utcnow()
     if include_summary:
         def render_panel():
-            conn = access.connection_or_404(current_user, selected.id)  # the row itself, on a cache miss only
-            board = dashboard.build_dashboard(conn, ws, params, now=now)
+            board = dashboard.build_dashboard(selected, ws, params, now=now)
             # The panel needs no context processors (shell, workspace switcher): render it bare,
             # so the page's own render is the only one that runs them.
             return current_app.jinja_env.get_template("performance/_account_panel.html").render(
-                board=board, table=board.table, selected=conn, charts=charts)
+                board=board, table=board.table, selected=selected, charts=charts)
 
         context["panel"] = fragment_cache().get_or_render(("panel", *_version(ws, selected, now), params), render_panel)
     else:
