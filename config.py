@@ -61,6 +61,7 @@ SETTING_NAMES = frozenset({
     "REFRESH_NOW_MIN_INTERVAL_SECONDS", "METRICS_TOKEN",
     "REVOKE_GIVE_UP_DAYS", "SANDBOX_CONTROL",
     "LOGIN_ACCOUNT_RATE_LIMIT", "TWO_FACTOR_RATE_LIMIT", "TWO_FACTOR_IP_RATE_LIMIT",
+    "PASSWORD_RESET_RATE_LIMIT", "PASSWORD_RESET_IP_RATE_LIMIT",
     "HOST", "PORT", "KMS_REGION", "KMS_DEK_CACHE_TTL", "KMS_DEK_CACHE_MAX_USES", "FRAGMENT_CACHE_SECONDS",
     "DELETION_REQUEST_RATE_LIMIT", "SYNC_RETRY_BASE_SECONDS", "SYNC_RATE_LIMIT_WAIT_SECONDS",
     "PASSWORD_HASH_METHOD", "SANDBOX_STATE_PATH",
@@ -320,7 +321,9 @@ def load_config(env: Mapping[str, str], *, instance_dir: Path = INSTANCE_DIR) ->
     for name, default in (("LOGIN_RATE_LIMIT", "30 per 15 minutes"),  # failed sign-ins per IP
                           ("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes"),  # failed sign-ins per email
                           ("TWO_FACTOR_RATE_LIMIT", "5 per 15 minutes"),  # wrong second-step codes per user
-                          ("TWO_FACTOR_IP_RATE_LIMIT", "20 per 15 minutes")):  # ... per IP
+                          ("TWO_FACTOR_IP_RATE_LIMIT", "20 per 15 minutes"),  # ... per IP
+                          ("PASSWORD_RESET_RATE_LIMIT", "3 per hour"),  # reset links asked for, per email
+                          ("PASSWORD_RESET_IP_RATE_LIMIT", "20 per hour")):  # ... per IP
         cfg[name] = _rate_limit(name, get(name, default))
 
     # "Refresh now" runs at most once per connection in this many seconds (0: no limit), so one

@@ -119,6 +119,9 @@ def register_blueprints(app: Flask) -> None:
     from app.web import account  # the account page: two-factor sign-in, a workspace's requirement of it
 
     app.register_blueprint(account.bp)
+    from app.web import password_reset  # "Forgot password?": a link by email, then a new password
+
+    app.register_blueprint(password_reset.bp)
     from app.web import deletion_reviews  # the review queue of public data-deletion requests
 
     app.register_blueprint(deletion_reviews.bp)

@@ -4,6 +4,7 @@ from app.models.base import UTCDateTime, utcnow
 from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
 from app.models.deletion import DeletionReceipt, DeletionRequest, DeletionRequestMatch
 from app.models.job import JobClaim, JobRun, PurgeReceiptLink
+from app.models.password_reset import PasswordReset
 from app.models.post import Post, PostMetric
 from app.models.report import Report, ReportConnection, ReportDelivery
 from app.models.snapshot import AccountSnapshot, AudienceSnapshot, SparkAdMetric
@@ -14,6 +15,6 @@ from app.models.workspace import Membership, Workspace
 
 __all__ = [
     "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "JobClaim", "JobRun",
-    "Membership", "OAuthTransaction", "Post", "PostMetric", "PurgeReceiptLink", "Report", "ReportConnection",
+    "Membership", "OAuthTransaction", "PasswordReset", "Post", "PostMetric", "PurgeReceiptLink", "Report", "ReportConnection",
     "RecoveryCode", "ReportDelivery", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "WebhookDelivery", "Workspace", "utcnow",
 ]

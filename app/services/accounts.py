@@ -26,6 +26,18 @@ def load_user_from_session_id(session_id: str) -> User | None:
     return user
 
 
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 512  # the sign-in form reads no more than this
+
+
+def check_new_password(password: str) -> None:
+    """The rules every new password meets (CLI, reset link, account page); raises AccountError."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -74,8 +86,7 @@ def create_user(email: str, *, role: str, workspace: Workspace | None, password:
     if user is None:
         if password is None:
             password = generated = secrets.token_urlsafe(12)
-        if len(password) < 8:
-            raise AccountError("password must be at least 8 characters")
+        check_new_password(password)
         user = User(email=email, name=name or email.split("@")[0])
         user.set_password(password)
         db.session.add(user)

@@ -62,6 +62,7 @@ EXCLUDED_TABLES: Mapping[str, str] = {
     "workspaces": "Agency clients (name, timezone, posting cadence target); not TikTok data.",
     "memberships": "Who belongs to which workspace, and in which role; not TikTok data.",
     "recovery_codes": "Two-factor sign-in recovery codes, stored as salted digests; not TikTok data.",
+    "password_resets": "Password reset links: a digest of each emailed token, its expiry (one hour) and when it was used; not TikTok data.",
     "sign_in_challenges": "A sign-in waiting for its second step: a digest of the session's reference, valid 10 minutes; not TikTok data.",
     "oauth_transactions": "A pending connect (or a data-deletion request's check with TikTok): a hashed state and a sealed PKCE verifier, deleted on callback or after 10 minutes; nothing from TikTok.",
     "job_claims": "Leases that stop two scheduler runs doing the same work (job name, row key, expiry); no TikTok data.",

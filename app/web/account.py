@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user
 from app.extensions import db
 from app.models import utcnow
 from app.models.ids import parse_id
-from app.services import access, accounts, audit, sign_in_limits, two_factor
+from app.services import access, account_settings, accounts, audit, sign_in_limits, two_factor
 from app.services.token_sealing import get_keyring
 from app.web.context import current_workspace
 
@@ -27,13 +27,64 @@ def _index(status: int = 200, **context):
                  codes_left=two_factor.recovery_codes_left(current_user) if current_user.two_factor_enabled else 0,
                  enrolling=current_user.totp_secret_sealed is not None and not current_user.two_factor_enabled,
                  required_by=two_factor.requiring_workspaces(current_user),
-                 workspace=ws, can_manage=bool(ws) and access.can_manage(current_user, ws.id), **context)
+                 workspace=ws, can_manage=bool(ws) and access.can_manage(current_user, ws.id),
+                 my_workspaces=account_settings.workspaces_with_roles(current_user), **context)
 
 
 @bp.get("/account")
 @login_required
 def index():
     return _index()
+
+
+@bp.post("/account/name")
+@login_required
+def change_name():
+    try:
+        changed = account_settings.rename(current_user, request.form.get("name", "")[:1000])
+    except account_settings.SettingsError as e:
+        db.session.rollback()
+        return _index(422, name_error=e.message, name_value=request.form.get("name", "")[:1000])
+    if changed:
+        audit.record("account.name_changed", actor_id=current_user.id, ip=request.remote_addr)
+        db.session.commit()
+        flash("Your name is saved.", "success")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Needs the current password (wrong ones count against the account's sign-in limit). Every
+    other session of the account ends; this one carries on under the new session version."""
+    user = current_user._get_current_object()
+    limits = sign_in_limits.for_app(current_app)
+    keys = limits.password_keys(user.email, request.remote_addr)
+    verdict = limits.check(*keys)
+    if not verdict.allowed:
+        audit.record("account.password_change_throttled", actor_id=user.id, ip=request.remote_addr)
+        db.session.commit()
+        response = _index(429, password_error="Too many attempts in a short time. Please wait a few minutes.")
+        response.headers["Retry-After"] = str(verdict.retry_after)
+        return response
+    try:
+        account_settings.change_password(user, current=request.form.get("current_password", "")[:512],
+                                         new=request.form.get("new_password", "")[:1024],
+                                         confirm=request.form.get("confirm_password", "")[:1024], now=utcnow())
+    except account_settings.WrongPassword as e:
+        db.session.rollback()
+        limits.fail(*keys)
+        audit.record("account.password_change_refused", actor_id=user.id, ip=request.remote_addr)
+        db.session.commit()
+        return _index(401, password_error=e.message)
+    except account_settings.SettingsError as e:
+        db.session.rollback()
+        return _index(422, password_error=e.message)
+    audit.record("account.password_changed", actor_id=user.id, ip=request.remote_addr)
+    login_user(user)  # the new session version: copies of the old cookie stop working
+    db.session.commit()
+    flash("Your password is changed. Every other session of your account is signed out.", "success")
+    return redirect(url_for("account.index"), 303)
 
 
 @bp.post("/account/two-factor/start")

@@ -31,7 +31,7 @@ WRONG_PASSWORD = "That email and password don't match an account."
 TOO_MANY = "Too many attempts in a short time. Please wait a few minutes and try again."
 # Reachable while half signed in (password given, second step not yet) and while a
 # workspace's requirement is unmet; everything else is refused.
-_ALWAYS_OPEN_PREFIXES = ("auth.", "public.", "health.", "sandbox.", "tiktok_webhook.")
+_ALWAYS_OPEN_PREFIXES = ("auth.", "public.", "health.", "sandbox.", "tiktok_webhook.", "password_reset.")
 _OPEN_UNTIL_SET_UP = {"account.index", "account.start_two_factor", "account.two_factor_page",
                       "account.confirm_two_factor"}
 

@@ -20,6 +20,8 @@ PUBLIC = {
     # The second step of signing in: only for a session holding a live sign-in challenge
     # (tests/integration/test_two_factor.py); they sign no one in before a code passes.
     "auth.second_step", "auth.setup_second_step",
+    # "Forgot password?": the same answer for any address; the link's token is the key (test_password_reset.py).
+    "password_reset.forgot", "password_reset.reset",
 }
 # Signed-in pages that show only the user's own workspaces (no id in the URL).
 SIGNED_IN = {"auth.logout", "shell.home", "performance.dashboard", "reports.index", "integrations.index",
@@ -29,6 +31,8 @@ SIGNED_IN |= {"tiktok_ads.connect",
 # The account page and one's own two-factor sign-in (test_two_factor.py).
 SIGNED_IN |= {"account.index", "account.start_two_factor", "account.two_factor_page", "account.confirm_two_factor",
               "account.disable_two_factor", "account.renew_recovery_codes"}
+# One's own name and password on the account page (test_account_page.py).
+SIGNED_IN |= {"account.change_name", "account.change_password"}
 # How to point each workspace-scoped URL at another workspace's objects.
 SCOPED = {
     "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
