@@ -37,6 +37,12 @@ EVENT_LABELS = {
     "revoke.unconfirmed": "TikTok never confirmed the revocation; token wiped anyway",
     "workspace.two_factor_required": "Required two-factor sign-in for members",
     "workspace.two_factor_optional": "Made two-factor sign-in optional for members",
+    "invite.sent": "Invited someone to the workspace",
+    "invite.resent": "Sent an invitation again (new link)",
+    "invite.revoked": "Withdrew an invitation",
+    "invite.accepted": "Accepted an invitation",
+    "member.role_changed": "Changed a member's role",
+    "member.removed": "Removed a member (signed out at once)",
 }
 
 
