@@ -131,6 +131,9 @@ def register_blueprints(app: Flask) -> None:
     from app.web import metrics  # /metrics for Prometheus: only with METRICS_TOKEN, bearer-checked
 
     app.register_blueprint(metrics.bp)
+    from app.web import clients  # the clients overview, adding a client workspace, a workspace's settings
+
+    app.register_blueprint(clients.bp)
     errors.init_app(app)
     context.init_app(app)
 

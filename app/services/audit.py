@@ -37,6 +37,8 @@ EVENT_LABELS = {
     "revoke.unconfirmed": "TikTok never confirmed the revocation; token wiped anyway",
     "workspace.two_factor_required": "Required two-factor sign-in for members",
     "workspace.two_factor_optional": "Made two-factor sign-in optional for members",
+    "workspace.created": "Created the client workspace",
+    "workspace.settings_changed": "Changed the workspace's settings (name, timezone or weekly posting target)",
     "invite.sent": "Invited someone to the workspace",
     "invite.resent": "Sent an invitation again (new link)",
     "invite.revoked": "Withdrew an invitation",

@@ -327,6 +327,26 @@ def views(snapshots: Iterable[AccountDay], window: Window, post_gains: dict[date
     return Views(total, previous, change, missing)
 
 
+def combined_views(per_account: Sequence[Views]) -> Views:
+    """Several accounts' views as one figure, as the weekly report adds them up: totals
+    summed over the accounts that have one; the change only when every account's change
+    is known (each window complete, each previous > 0), for the same reason as for one."""
+    totals = [v.total for v in per_account if v.total is not None]
+    previous = [v.previous for v in per_account if v.previous is not None]
+    total = sum(totals) if totals else None
+    before = sum(previous) if previous else None
+    change = None
+    if per_account and total is not None and before and all(v.change is not None for v in per_account):
+        change = (total - before) / before
+    return Views(total, before, change, sum(v.missing_days for v in per_account))
+
+
+def combined_followers_delta(deltas: Iterable[int | None]) -> int | None:
+    """Several accounts' follower deltas as one: the sum of those known; None when none is."""
+    known = [d for d in deltas if d is not None]
+    return sum(known) if known else None
+
+
 # ------------------------------------------------------------------ posts, cadence, engagement
 
 

@@ -33,6 +33,9 @@ SIGNED_IN |= {"account.index", "account.start_two_factor", "account.two_factor_p
               "account.disable_two_factor", "account.renew_recovery_codes"}
 # One's own name and password on the account page (test_account_page.py).
 SIGNED_IN |= {"account.change_name", "account.change_password"}
+# The clients overview (the workspaces one manages) and adding a client (agency staff only,
+# 403 for anyone else): test_clients_overview.py.
+SIGNED_IN |= {"clients.index", "clients.new", "clients.create"}
 # How to point each workspace-scoped URL at another workspace's objects.
 SCOPED = {
     "performance.dashboard": [lambda o: f"/performance?account={o['conn'].id}",
@@ -54,6 +57,8 @@ SCOPED = {
 CSRF_EXEMPT: set[str] = {"tiktok_webhook.webhook"}
 # The data-deletion review queue: agency staff and the named workspaces' admins (test_deletion_review.py).
 SCOPED["deletion_reviews.index"] = [lambda o: f"/settings/deletion-requests?workspace={o['ws'].id}"]
+# A workspace's settings page: its client admins and agency staff (test_clients_overview.py).
+SCOPED["clients.settings"] = [lambda o: f"/workspaces/{o['ws'].id}/settings"]
 
 
 def _app_rules(app):
@@ -130,6 +135,10 @@ SCOPED_POSTS["account.workspace_requirement"] = lambda o: ("/settings/workspace/
                                                            {"workspace_id": o["ws"].id, "require": "on"})
 # Admin-only actions: a creator of the same workspace is refused and nothing is started.
 ADMIN_POSTS = {"tiktok_ads.connect", "reports.build", "reports.test_send", "account.workspace_requirement"}
+# A workspace's settings: its client admins and agency staff (test_clients_overview.py).
+SCOPED_POSTS["clients.update_settings"] = lambda o: (f"/workspaces/{o['ws'].id}/settings",
+                                                     {"name": "Taken Over", "timezone": "UTC", "cadence_target": "3"})
+ADMIN_POSTS |= {"clients.update_settings"}
 
 
 
