@@ -7,7 +7,9 @@ build one report at once (workspaces with no connected account are skipped):
      only while none of its emails has gone out, so everyone gets the same figures;
      `--week` always rebuilds (backfill or correction);
   2. insert a delivery row per recipient (unique per report and recipient) and commit,
-     before anything is sent;
+     before anything is sent. A workspace that wants approval before sending gets no
+     rows: its report waits for an agency user's "Approve and send" (which inserts
+     them), and is marked expired, never sent, if nobody approves it in time;
 then send every due delivery through ONE SMTP connection, one delivery at a time
 (services/report_delivery.py): claim it and commit, so no other instance takes it;
 re-check it (rebuild a report an account has left, drop a recipient who no longer is
@@ -15,8 +17,10 @@ one) and commit; send it and commit the outcome at once. Each report's email is
 rendered once per run and addressed per recipient.
 
 report-retries: sends what is due across all reports: transient failures after their
-backoff, and rows left by a run that died (pending, or "sending" past their claim).
-Without it a retry would wait for next Monday.
+backoff, rows left by a run that died (pending, or "sending" past their claim), and the
+rows an approval queued. Without it a retry would wait for next Monday.
+
+Both first mark reports whose approval window passed as expired.
 
 Running either twice, or concurrently on two instances, sends nothing twice.
 """
@@ -31,7 +35,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.leases import acquire_lease, release_lease
 from app.models import ReportDelivery, Workspace
-from app.models.report import DELIVERY_SENT
+from app.models.report import APPROVAL_APPROVED, APPROVAL_EXPIRED, APPROVAL_WAITING, DELIVERY_SENT
 from app.services import mail, report_delivery, report_figures
 from jobs import job
 from jobs.result import JobResult
@@ -50,6 +54,7 @@ def run(*, now: datetime, week: str | None = None, limit: int | None = None,
         after_send: Callable[[ReportDelivery], None] | None = None, **_) -> JobResult:
     explicit = report_figures.parse_week(week) if week else None  # WeekError (a ValueError) names the problem
     result = JobResult(NAME)
+    _expire(result, now=now)
     workspace_ids = list(db.session.scalars(sa.select(Workspace.id).order_by(Workspace.id)))
     db.session.commit()
     for ws_id in workspace_ids:
@@ -74,6 +79,7 @@ def run(*, now: datetime, week: str | None = None, limit: int | None = None,
 def run_retries(*, now: datetime, limit: int = 500,
                 after_send: Callable[[ReportDelivery], None] | None = None, **_) -> JobResult:
     result = JobResult(RETRIES)
+    _expire(result, now=now)
     _deliver(result, now=now, limit=limit, after_send=after_send)
     return result
 
@@ -92,15 +98,25 @@ def _build(ws_id: int, explicit: report_figures.Week | None, *, now: datetime, r
     try:
         workspace = db.session.get(Workspace, ws_id)
         report = report_figures.get_report(workspace, week)
-        if report is None or explicit is not None or not _any_sent(report.id):
+        if report is None or explicit is not None or not (_any_sent(report.id) or report.approval_status in (
+                APPROVAL_APPROVED, APPROVAL_EXPIRED)):  # approved figures are the ones mailed
             report = report_figures.build_report(workspace, week, now=now)
             result.add("reports_built")
         db.session.commit()
-        added = report_delivery.ensure_deliveries(report, now=now)
+        added = report_delivery.hold_or_queue(report, now=now)
         db.session.commit()
         result.add("deliveries_queued", added)
+        if report.approval_status == APPROVAL_WAITING:
+            result.add("reports_waiting_for_approval")
     finally:
         release_lease(NAME, key, owner)
+
+
+def _expire(result: JobResult, *, now: datetime) -> None:
+    expired = report_delivery.expire_unapproved(now=now)
+    db.session.commit()
+    if expired:
+        result.add("reports_expired", expired)
 
 
 def _any_sent(report_id: int) -> bool:

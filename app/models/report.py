@@ -15,6 +15,12 @@ DELIVERY_SENDING = "sending"
 DELIVERY_SENT = "sent"
 DELIVERY_FAILED = "failed"
 
+# Approval before sending (a workspace setting): a report held for review waits until an
+# agency user approves it, or expires unsent. None: not held (sent without review).
+APPROVAL_WAITING = "waiting"
+APPROVAL_APPROVED = "approved"
+APPROVAL_EXPIRED = "expired"
+
 
 class Report(db.Model):
     __tablename__ = "reports"
@@ -32,12 +38,20 @@ class Report(db.Model):
     week_end: so.Mapped[date] = so.mapped_column(sa.Date)
     figures: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
     generated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    approval_status: so.Mapped[str | None] = so.mapped_column(sa.String(12))
+    approval_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    approved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    approved_by_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    client_note: so.Mapped[str | None] = so.mapped_column(sa.String(500))  # the approver's note, atop the report
 
     deliveries: so.Mapped[list[ReportDelivery]] = so.relationship(
         back_populates="report", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "iso_week"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "iso_week"),
+        sa.CheckConstraint("approval_status IN ('waiting', 'approved', 'expired')", name="approval_status"),
+    )
 
 
 class ReportConnection(db.Model):

@@ -20,6 +20,7 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email import policy
 from pathlib import Path
 
 import css_inline
@@ -55,6 +56,19 @@ class Rendered:
     html: str
 
 
+# Header lines up to RFC 5322's 998 characters instead of folding at 78: folding a header
+# that is one long word (a List-Unsubscribe URL) would turn it into an RFC 2047 encoded
+# word, which mail providers do not read as a URL. Shorter headers come out as before.
+LONG_HEADERS = policy.SMTP.clone(max_line_length=998)
+
+
+class _Message(Message):
+    def _message(self):
+        msg = super()._message()
+        msg.policy = LONG_HEADERS
+        return msg
+
+
 def _refuse_line_breaks(*headers: str) -> None:
     if any(c in header for header in headers for c in "\r\n"):
         raise MailError("refusing a header with a line break", transient=False)
@@ -71,8 +85,8 @@ def render(subject: str, *, template: str, **context) -> Rendered:
 def address(rendered: Rendered, recipient: str, *, message_id: str | None = None) -> Message:
     """A message to one recipient. A deterministic `message_id` lets a retried send be recognised."""
     _refuse_line_breaks(recipient)
-    msg = Message(subject=rendered.subject, recipients=[recipient], sender=current_app.config["MAIL_DEFAULT_SENDER"],
-                  body=rendered.text, html=rendered.html)
+    msg = _Message(subject=rendered.subject, recipients=[recipient],
+                   sender=current_app.config["MAIL_DEFAULT_SENDER"], body=rendered.text, html=rendered.html)
     if message_id:
         msg.msgId = message_id
     msg.extra_headers = {"Auto-Submitted": "auto-generated"}

@@ -3,8 +3,23 @@
 
 Who gets it (`recipients`): the workspace's client admins, and each creator member
 who connected an account with a post published in the report's week (per the stored
-figures: "a post of theirs appears"). Disabled users and removed members never do.
-Recipients are checked again just before each send (`recheck`).
+figures: "a post of theirs appears"); then the agency staff who opted in to the
+workspace's report and the outside addresses its admins added (services/
+report_recipients.py); minus every address that unsubscribed from this workspace's
+report. Each address once. Disabled users and removed members never do. Recipients
+are checked again just before each send (`recheck`).
+
+Unsubscribing: every report email carries `List-Unsubscribe` (an HTTPS link with a
+token for that workspace and address) and `List-Unsubscribe-Post:
+List-Unsubscribe=One-Click` (RFC 8058), and the same link in its footer. The body is
+rendered once per report with a placeholder for the link, filled in per recipient.
+
+Approval before sending (a workspace setting): the weekly job builds the report and,
+instead of queueing deliveries (`hold_or_queue`), marks it waiting for approval until
+`approval_expires_at`. An agency user's "Approve and send" (`approve`) queues the
+delivery rows (sent by the next report-retries or weekly-reports run, through the same
+ledger); a report nobody approved in time is marked expired (`expire_unapproved`) and
+never sent. `delivery_state` / `delivery_states` say where a report stands.
 
 Delivery rows: one ReportDelivery per (report, recipient), inserted before anything
 is sent (`ensure_deliveries`; the unique constraint makes a second run a no-op). A row
@@ -39,11 +54,14 @@ from flask import url_for
 from flask_mail import Message
 from sqlalchemy.dialects import postgresql, sqlite
 
+from markupsafe import escape
+
 from app.extensions import db
 from app.models import Membership, Report, ReportDelivery, User, Workspace
-from app.models.report import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENDING, DELIVERY_SENT
-from app.models.workspace import ROLE_CLIENT_ADMIN, ROLE_CREATOR
-from app.services import mail, report_figures
+from app.models.report import (APPROVAL_APPROVED, APPROVAL_EXPIRED, APPROVAL_WAITING, DELIVERY_FAILED,
+                               DELIVERY_PENDING, DELIVERY_SENDING, DELIVERY_SENT)
+from app.models.workspace import ROLE_AGENCY, ROLE_CLIENT_ADMIN, ROLE_CREATOR
+from app.services import audit, mail, report_figures, report_recipients
 from app.leases import lock_rows
 
 log = logging.getLogger("app.reports")
@@ -54,6 +72,24 @@ BACKOFF_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 10  # waits 5, 10, 20 … 320 min, then 6 h twice: about a day of retries, then failed
 MESSAGE_ID_DOMAIN = "logic-target"
 NOT_A_RECIPIENT = "Not sent: no longer a recipient (removed from the workspace, disabled, or no post that week)."
+UNSUBSCRIBED = "Not sent: unsubscribed from this workspace's weekly report."
+SKIPPED_REASONS = (NOT_A_RECIPIENT, UNSUBSCRIBED)  # failed rows that are nobody's failure
+NOTE_MAX = 500
+ROLE_EXTERNAL = "external"
+# Filled in per recipient: the body is rendered once, the link is personal.
+UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/weekly-report"
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+# Where a report stands (`delivery_state`), for its page and the clients overview.
+STATE_BUILT = "built"  # built, nobody emailed (nor waiting to be)
+STATE_WAITING = "waiting_for_approval"
+STATE_EXPIRED = "expired"  # nobody approved it in time: not sent
+STATE_QUEUED = "queued"  # emails queued, not all out yet (none failed)
+STATE_SENT = "sent"
+STATE_FAILED = "failed"  # at least one recipient's email failed for good
+STATE_LABELS = {STATE_BUILT: "Built", STATE_WAITING: "Waiting for approval",
+                STATE_EXPIRED: "Not sent (approval expired)", STATE_QUEUED: "Queued", STATE_SENT: "Sent",
+                STATE_FAILED: "Failed"}
 
 # What `send` records on a delivery row.
 SENT, RETRY, FAILED = "sent", "retry", "failed"
@@ -65,20 +101,31 @@ SENT, RETRY, FAILED = "sent", "retry", "failed"
 @dataclass(frozen=True)
 class Recipient:
     email: str
-    user_id: int
-    role: str
+    user_id: int | None  # None for an outside address
+    role: str  # client_admin, creator, agency or external
 
 
 def recipients(report: Report) -> list[Recipient]:
-    """Client admins of the workspace, and creator members who own an account with a post
-    in the week. Never disabled users or people no longer members."""
+    """Client admins of the workspace, creator members who own an account with a post in
+    the week, opted-in agency staff and added outside addresses; each address once, none
+    that unsubscribed. Never disabled users or people no longer members."""
     owners = report_figures.post_owner_ids(report)
     q = (sa.select(User.email, User.id, Membership.role)
          .join(Membership, Membership.user_id == User.id)
          .where(Membership.workspace_id == report.workspace_id, User.disabled.is_(False),
                 sa.or_(Membership.role == ROLE_CLIENT_ADMIN,
                        sa.and_(Membership.role == ROLE_CREATOR, User.id.in_(owners or [-1])))))
-    return sorted((Recipient(*row) for row in db.session.execute(q)), key=lambda r: r.email)
+    found = [Recipient(*row) for row in db.session.execute(q)]
+    found += [Recipient(u.email, u.id, ROLE_AGENCY) for u in report_recipients.agency_recipients(report.workspace_id)]
+    found += [Recipient(r.email, None, ROLE_EXTERNAL)
+              for r in report_recipients.external_recipients(report.workspace_id)]
+    stopped = report_recipients.unsubscribed_emails(report.workspace_id)
+    unique: dict[str, Recipient] = {}
+    for r in found:  # members first: an address that is also added stays the member's
+        key = r.email.strip().lower()
+        if key not in stopped:
+            unique.setdefault(key, r)
+    return sorted(unique.values(), key=lambda r: r.email)
 
 
 # ------------------------------------------------------------------ the email
@@ -103,26 +150,46 @@ def email_context(report: Report, workspace: Workspace) -> dict[str, Any]:
         "report": report,
         "workspace": workspace,
         "f": report.figures or {},
+        "note": report.client_note,
         "report_url": url_for("reports.show", week=report.iso_week, workspace=workspace.id, _external=True),
+        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }
 
 
 def render_email(report: Report, workspace: Workspace) -> mail.Rendered:
-    """The report's email, the same for every recipient."""
+    """The report's email, the same for every recipient (the unsubscribe link a placeholder)."""
     return mail.render(subject(report, workspace), template="weekly_report", **email_context(report, workspace))
 
 
+def unsubscribe_url(workspace_id: int, email: str) -> str:
+    """The one-click unsubscribe link of `email` for this workspace's report, on APP_BASE_URL."""
+    return mail.link("report_recipients.unsubscribe", token=report_recipients.unsubscribe_token(workspace_id, email))
+
+
+def addressed(rendered: mail.Rendered, workspace: Workspace, recipient: str, *,
+              message_id: str | None = None) -> Message:
+    """The rendered report to one recipient: their unsubscribe link in the footer and in
+    the `List-Unsubscribe` headers (RFC 8058 one-click)."""
+    url = unsubscribe_url(workspace.id, recipient)
+    personal = mail.Rendered(rendered.subject, rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, url),
+                             rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, str(escape(url))))
+    msg = mail.address(personal, recipient, message_id=message_id)
+    msg.extra_headers.update({"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK})
+    return msg
+
+
 def render_email_html(report: Report, workspace: Workspace) -> str:
-    """The HTML part exactly as mailed (CSS inlined), for the admins' preview."""
-    return render_email(report, workspace).html
+    """The HTML part as mailed (CSS inlined), for the admins' preview; the unsubscribe
+    link, personal in the real email, leads nowhere here."""
+    return render_email(report, workspace).html.replace(UNSUBSCRIBE_PLACEHOLDER, "#unsubscribe")
 
 
 def send_test(report: Report, workspace: Workspace, user: User) -> str:
     """Mail the report to `user` only; not a delivery (no row, its own Message-ID)."""
     rendered = render_email(report, workspace)
     test = mail.Rendered("[Test] " + rendered.subject, rendered.text, rendered.html)
-    return mail.send_one(mail.address(
-        test, user.email, message_id=f"<report-{report.id}-test-{uuid.uuid4().hex[:12]}@{MESSAGE_ID_DOMAIN}>"))
+    msg_id = f"<report-{report.id}-test-{uuid.uuid4().hex[:12]}@{MESSAGE_ID_DOMAIN}>"
+    return mail.send_one(addressed(test, workspace, user.email, message_id=msg_id))
 
 
 class ReportEmails:
@@ -134,11 +201,12 @@ class ReportEmails:
         self._rendered: dict[int, tuple[tuple, mail.Rendered]] = {}
 
     def message(self, report: Report, workspace: Workspace, recipient: str, *, msg_id: str) -> Message:
-        version = (hashlib.sha256(json.dumps(report.figures, sort_keys=True).encode()).digest(), workspace.name)
+        version = (hashlib.sha256(json.dumps(report.figures, sort_keys=True).encode()).digest(), workspace.name,
+                   report.client_note)
         cached = self._rendered.get(report.id)
         if cached is None or cached[0] != version:
             cached = self._rendered[report.id] = (version, render_email(report, workspace))
-        return mail.address(cached[1], recipient, message_id=msg_id)
+        return addressed(cached[1], workspace, recipient, message_id=msg_id)
 
 
 # ------------------------------------------------------------------ delivery rows
@@ -160,6 +228,124 @@ def ensure_deliveries(report: Report, *, now: datetime) -> int:
     rows = [{"report_id": report.id, "recipient_email": r.email, "recipient_user_id": r.user_id,
              "status": DELIVERY_PENDING, "attempts": 0, "created_at": now} for r in recipients(report)]
     return _insert_ignoring_duplicates(rows)
+
+
+# ------------------------------------------------------------------ approval before sending
+
+
+class ApprovalError(Exception):
+    """"Approve and send" refused, with a message for the person who clicked it."""
+
+
+def hold_or_queue(report: Report, *, now: datetime) -> int:
+    """After the weekly job built `report`: queue its deliveries (`ensure_deliveries`), or,
+    when the workspace wants approval before sending and nothing was queued for it yet,
+    hold it as waiting for approval. A held or expired report queues nothing; an approved
+    one queues like any other. Returns how many deliveries were added."""
+    if report.approval_status in (APPROVAL_WAITING, APPROVAL_EXPIRED):
+        return 0
+    if report.approval_status is None and not _has_deliveries(report):
+        settings = report_recipients.settings_of(report.workspace_id)
+        if settings.approval_required:
+            report.approval_status = APPROVAL_WAITING
+            report.approval_expires_at = now + timedelta(hours=settings.approval_window_hours)
+            db.session.flush()
+            audit.record("report.waiting_for_approval", workspace_id=report.workspace_id, week=report.iso_week,
+                         expires_at=report.approval_expires_at.isoformat())
+            log.info("report held for approval report=%s", report.id)
+            return 0
+    return ensure_deliveries(report, now=now)
+
+
+def _has_deliveries(report: Report) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(ReportDelivery.report_id == report.id))) or False
+
+
+def approval_expired(report: Report, *, now: datetime) -> bool:
+    return report.approval_status == APPROVAL_EXPIRED or (
+        report.approval_status == APPROVAL_WAITING and report.approval_expires_at is not None
+        and report.approval_expires_at <= now)
+
+
+def approve(report: Report, user: User, *, note: str | None, now: datetime, ip: str | None = None) -> int:
+    """"Approve and send": record the approval (and the note to the client, shown atop the
+    report and its email) and queue a delivery per recipient. Sending stays with the jobs.
+    Two approvals at once: one wins, the other is told it was already approved."""
+    note = (note or "").replace("\r\n", "\n").strip()
+    if len(note) > NOTE_MAX:
+        raise ApprovalError(f"The note is {len(note)} characters long; keep it to {NOTE_MAX}.")
+    if report.approval_status == APPROVAL_APPROVED:
+        raise ApprovalError("This report was already approved.")
+    if approval_expired(report, now=now):
+        raise ApprovalError("Nobody approved this report in time, so it was not sent.")
+    if report.approval_status != APPROVAL_WAITING:
+        raise ApprovalError("This report is not waiting for approval.")
+    won = db.session.execute(
+        sa.update(Report).where(Report.id == report.id, Report.approval_status == APPROVAL_WAITING,
+                                Report.approval_expires_at > now)
+        .values(approval_status=APPROVAL_APPROVED, approved_at=now, approved_by_user_id=user.id,
+                client_note=note or None)
+        .execution_options(synchronize_session="fetch")).rowcount
+    if not won:
+        raise ApprovalError("This report was already approved.")
+    queued = ensure_deliveries(report, now=now)
+    audit.record("report.approved", actor_id=user.id, workspace_id=report.workspace_id, ip=ip,
+                 week=report.iso_week, recipients=queued, with_note=bool(note))
+    return queued
+
+
+def expire_unapproved(*, now: datetime) -> int:
+    """Mark every report whose approval window passed as expired (audited); it is never sent."""
+    due = list(db.session.scalars(sa.select(Report).where(
+        Report.approval_status == APPROVAL_WAITING, Report.approval_expires_at <= now).order_by(Report.id)))
+    expired = 0
+    for report in due:
+        if db.session.execute(sa.update(Report).where(Report.id == report.id,
+                                                      Report.approval_status == APPROVAL_WAITING)
+                              .values(approval_status=APPROVAL_EXPIRED)
+                              .execution_options(synchronize_session="fetch")).rowcount:
+            expired += 1
+            audit.record("report.approval_expired", workspace_id=report.workspace_id, week=report.iso_week,
+                         expired_at=report.approval_expires_at.isoformat())
+            log.info("report approval expired report=%s", report.id)
+    return expired
+
+
+def delivery_states(reports: list[Report], *, now: datetime) -> dict[int, str]:
+    """Where each report stands, in one query whatever the number of reports: one of
+    STATE_BUILT, STATE_WAITING, STATE_EXPIRED, STATE_QUEUED, STATE_SENT, STATE_FAILED.
+    Rows not sent because the person unsubscribed or is no longer a recipient count as
+    nobody's failure."""
+    counts: dict[int, dict[str, int]] = {r.id: {} for r in reports}
+    if reports:
+        q = (sa.select(ReportDelivery.report_id, ReportDelivery.status, sa.func.count())
+             .where(ReportDelivery.report_id.in_([r.id for r in reports]),
+                    sa.or_(ReportDelivery.status != DELIVERY_FAILED, ReportDelivery.last_error.is_(None),
+                           ReportDelivery.last_error.notin_(SKIPPED_REASONS)))
+             .group_by(ReportDelivery.report_id, ReportDelivery.status))
+        for report_id, status, n in db.session.execute(q):
+            counts[report_id][status] = n
+    states = {}
+    for r in reports:
+        c = counts[r.id]
+        if approval_expired(r, now=now):
+            states[r.id] = STATE_EXPIRED
+        elif r.approval_status == APPROVAL_WAITING:
+            states[r.id] = STATE_WAITING
+        elif c.get(DELIVERY_FAILED):
+            states[r.id] = STATE_FAILED
+        elif c.get(DELIVERY_PENDING) or c.get(DELIVERY_SENDING):
+            states[r.id] = STATE_QUEUED
+        elif c.get(DELIVERY_SENT):
+            states[r.id] = STATE_SENT
+        else:
+            states[r.id] = STATE_BUILT
+    return states
+
+
+def delivery_state(report: Report, *, now: datetime) -> str:
+    """Where one report stands (see `delivery_states`)."""
+    return delivery_states([report], now=now)[report.id]
 
 
 def deliveries_of(report: Report) -> list[ReportDelivery]:
@@ -216,7 +402,9 @@ def recheck(delivery: ReportDelivery, *, now: datetime) -> Recheck:
         report_figures.build_report(db.session.get(Workspace, report.workspace_id), report.iso_week, now=now)
     if any(r.email == delivery.recipient_email for r in recipients(report)):
         return Recheck(rebuilt, True)
-    delivery.status, delivery.last_error, delivery.claimed_until = DELIVERY_FAILED, NOT_A_RECIPIENT, None
+    stopped = report_recipients.is_unsubscribed(report.workspace_id, delivery.recipient_email)
+    delivery.status, delivery.claimed_until = DELIVERY_FAILED, None
+    delivery.last_error = UNSUBSCRIBED if stopped else NOT_A_RECIPIENT
     return Recheck(rebuilt, False)
 
 

@@ -61,7 +61,6 @@ EXCLUDED_TABLES: Mapping[str, str] = {
     "users": "People who sign in to Logic Target (email, name, password hash, encrypted two-factor secret); not TikTok data.",
     "workspaces": "Agency clients (name, timezone, posting cadence target); not TikTok data.",
     "memberships": "Who belongs to which workspace, and in which role; not TikTok data.",
-    "invites": "Invitations to join a workspace: the invited email, the role, who invited, and a SHA-256 digest of the link's token (never the token); not TikTok data.",
     "recovery_codes": "Two-factor sign-in recovery codes, stored as salted digests; not TikTok data.",
     "password_resets": "Password reset links: a digest of each emailed token, its expiry (one hour) and when it was used; not TikTok data.",
     "sign_in_challenges": "A sign-in waiting for its second step: a digest of the session's reference, valid 10 minutes; not TikTok data.",
@@ -72,6 +71,10 @@ EXCLUDED_TABLES: Mapping[str, str] = {
                           "applied once; kept 7 days. No account identifier in readable form.",
     "purge_receipt_links": "Which anonymous deletion receipt an unfinished purge writes into; removed when it finishes.",
     "report_deliveries": "Which user a weekly report was emailed to and when (recipient, status); the figures live in reports.",
+    "report_settings": "Whether a workspace's weekly report waits for approval, and for how long; not TikTok data.",
+    "report_agency_recipients": "Which agency staff asked to receive a workspace's weekly report; not TikTok data.",
+    "report_external_recipients": "Email addresses outside Logic Target that a workspace's admin added as report recipients; not TikTok data.",
+    "report_unsubscribes": "Addresses that unsubscribed from a workspace's weekly report, and when; not TikTok data.",
     "deletion_requests": "The handle and email a person typed into the public data-deletion form, and the staff decision on it (with its reason); not read from TikTok.",
     "deletion_receipts": "What a purge leaves behind: a reference code, counts and a time — nothing that identifies an account.",
 }

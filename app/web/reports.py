@@ -1,6 +1,8 @@
 """Weekly reports: the list, one report, and (for admins) build now, email preview and
-"send me a test". The figures are built in services/report_figures.py, the emails in
-services/report_delivery.py; the views own the transaction (build commits here).
+"send me a test"; and, when the workspace wants approval before sending, agency
+staff's "Approve and send" (with an optional note to the client). The figures are
+built in services/report_figures.py, the emails in services/report_delivery.py; the
+views own the transaction (build and approval commit here).
 
 Scoping: the workspace comes from current_workspace() (`?workspace=`, 404 to
 outsiders). Creators read only the reports of weeks in which a post of theirs
@@ -8,9 +10,9 @@ appears; any other week is 404 for them, as for outsiders.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, render_template, url_for
+from flask import Blueprint, Response, flash, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from app.extensions import db
 from app.models import Report, Workspace, utcnow
@@ -82,7 +84,9 @@ def show(week: str):
         raise NotFound()
     return render_template("reports/show.html", workspace=ws, report=report, f=report.figures or {},
                            **report_figures.display_times(report),
-                           can_manage=manage, deliveries=report_delivery.deliveries_of(report) if manage else [])
+                           can_manage=manage, deliveries=report_delivery.deliveries_of(report) if manage else [],
+                           state=report_delivery.delivery_state(report, now=utcnow()),
+                           can_approve=current_user.is_agency, note_max=report_delivery.NOTE_MAX)
 
 
 @bp.post("/reports/<week>/build")
@@ -118,4 +122,23 @@ def test_send(week: str):
     except mail.MailError as e:
         level, message = "error", f"The test email could not be sent ({e})."
     flash(message, level)
+    return redirect_after_action(_show_url(ws, report.iso_week))
+
+
+@bp.post("/reports/<week>/approve")
+@login_required
+def approve(week: str):
+    """"Approve and send": agency staff only; queues the emails, which the jobs send."""
+    ws, report = _managed_report(week)
+    if not current_user.is_agency:
+        raise Forbidden("Only agency staff approve reports.")
+    try:
+        queued = report_delivery.approve(report, current_user, note=request.form.get("note"), now=utcnow(),
+                                         ip=request.remote_addr)
+    except report_delivery.ApprovalError as e:
+        db.session.rollback()
+        flash(str(e), "error")
+    else:
+        db.session.commit()
+        flash(f"Approved. {queued} email{'' if queued == 1 else 's'} queued; they go out within minutes.", "success")
     return redirect_after_action(_show_url(ws, report.iso_week))

@@ -165,41 +165,33 @@ SCOPED_POSTS["deletion_reviews.reject"] = lambda o: (
     f"/settings/deletion-requests/{_request_in_review(o['conn'])}/reject", {"reason": "Not the owner."})
 ADMIN_POSTS |= {"deletion_reviews.approve", "deletion_reviews.reject"}
 
+# Weekly report recipients (test_report_recipients.py): the settings page and its actions are
+# for the workspace's agency staff and client admins; the emailed unsubscribe link is public
+# (its signed token names the address and workspace) and takes mail providers' one-click POST
+# without a CSRF token; approving a report is for agency staff.
+def _external_of(o) -> int:
+    from app.models import ReportExternalRecipient
 
-# Members and invites (test_members.py): the page and its actions are for the workspace's
-# agency staff and client admins; the emailed accept link is public (its token is the key);
-# a creator's invite lands on the connect page of the workspace it names.
-def _member_of(o) -> int:
-    from app.models import Membership
-
-    return db.session.scalar(db.select(Membership.id).where(Membership.workspace_id == o["ws"].id,
-                                                            Membership.user_id == o["conn"].owner_user_id))
-
-
-def _open_invite(o) -> int:
-    from datetime import datetime, timedelta, timezone
-
-    from app.models import Invite
-
-    now = datetime.now(timezone.utc)
-    inv = Invite(workspace_id=o["ws"].id, email=f"invitee{o['conn'].id}@example.com", role="creator",
-                 token_hash=f"{o['conn'].id:064d}", created_at=now, sent_at=now, expires_at=now + timedelta(days=7))
-    db.session.add(inv)
+    row = ReportExternalRecipient(workspace_id=o["ws"].id, email=f"outside{o['conn'].id}@example.com")
+    db.session.add(row)
     db.session.commit()
-    return inv.id
+    return row.id
 
 
-PUBLIC |= {"members.accept"}
-SCOPED["members.index"] = [lambda o: f"/settings/members?workspace={o['ws'].id}"]
-SCOPED["members.connect_tiktok"] = [lambda o: f"/welcome/connect-tiktok?workspace={o['ws'].id}"]
-SCOPED_POSTS["members.invite"] = lambda o: ("/settings/members/invites",
-                                            {"workspace_id": o["ws"].id, "email": "new@example.com", "role": "creator"})
-SCOPED_POSTS["members.resend_invite"] = lambda o: (f"/settings/members/invites/{_open_invite(o)}/resend", {})
-SCOPED_POSTS["members.revoke_invite"] = lambda o: (f"/settings/members/invites/{_open_invite(o)}/revoke", {})
-SCOPED_POSTS["members.change_role"] = lambda o: (f"/settings/members/{_member_of(o)}/role", {"role": "client_admin"})
-SCOPED_POSTS["members.remove_member"] = lambda o: (f"/settings/members/{_member_of(o)}/remove", {})
-ADMIN_POSTS |= {"members.invite", "members.resend_invite", "members.revoke_invite", "members.change_role",
-                "members.remove_member"}
+PUBLIC |= {"report_recipients.unsubscribe"}
+CSRF_EXEMPT |= {"report_recipients.unsubscribe"}
+SCOPED["report_recipients.index"] = [lambda o: f"/settings/report-recipients?workspace={o['ws'].id}"]
+SCOPED_POSTS["report_recipients.add_external"] = lambda o: (
+    "/settings/report-recipients/external", {"workspace_id": o["ws"].id, "email": "new@example.com"})
+SCOPED_POSTS["report_recipients.remove_external"] = lambda o: (
+    f"/settings/report-recipients/external/{_external_of(o)}/remove", {})
+SCOPED_POSTS["report_recipients.agency_opt_in"] = lambda o: (
+    "/settings/report-recipients/agency", {"workspace_id": o["ws"].id, "opt_in": "on"})
+SCOPED_POSTS["report_recipients.approval_settings"] = lambda o: (
+    "/settings/report-recipients/approval", {"workspace_id": o["ws"].id, "approval_required": "on"})
+SCOPED_POSTS["reports.approve"] = lambda o: (f"/reports/2026-W21/approve?workspace={o['ws'].id}", {"note": "x"})
+ADMIN_POSTS |= {"report_recipients.add_external", "report_recipients.remove_external",
+                "report_recipients.agency_opt_in", "report_recipients.approval_settings", "reports.approve"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))
