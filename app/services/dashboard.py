@@ -21,7 +21,7 @@ import re
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -119,10 +119,10 @@ def parse_table_params(args: Mapping[str, str]) -> TableParams:
 # ------------------------------------------------------------------ accounts
 
 
-@dataclass(frozen=True)
-class AccountLink:
+class AccountLink(NamedTuple):
     """What the account switcher shows of an account, and what its data version is (the
-    fragment cache's key): a page lists every account but renders only one, from cache."""
+    fragment cache's key): a page lists every account but renders only one, from cache.
+    A NamedTuple: made from each row of the list, several times cheaper than a dataclass."""
 
     id: int
     username: str
@@ -148,8 +148,8 @@ def account_links(user: User, workspace: Workspace, *, only: int | None = None) 
     q = access.for_workspace(sa.select(*_LINK_COLUMNS), workspace, user)
     if only is not None:
         q = q.where(TikTokConnection.id == only)
-    return [AccountLink(*row) for row in db.session.execute(q.order_by(TikTokConnection.connected_at,
-                                                                       TikTokConnection.id))]
+    return [AccountLink._make(row) for row in db.session.execute(q.order_by(TikTokConnection.connected_at,
+                                                                           TikTokConnection.id))]
 
 
 # ------------------------------------------------------------------ view model
