@@ -128,6 +128,9 @@ def register_blueprints(app: Flask) -> None:
     from app.web import report_recipients  # who receives the weekly report; its one-click unsubscribe
 
     app.register_blueprint(report_recipients.bp)
+    from app.web import members  # members and invites of a workspace; accepting an invite
+
+    app.register_blueprint(members.bp)
     from app.web import metrics  # /metrics for Prometheus: only with METRICS_TOKEN, bearer-checked
 
     app.register_blueprint(metrics.bp)

@@ -3,6 +3,7 @@ from app.models.audit import AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
 from app.models.deletion import DeletionReceipt, DeletionRequest, DeletionRequestMatch
+from app.models.invite import Invite
 from app.models.job import JobClaim, JobRun, PurgeReceiptLink
 from app.models.password_reset import PasswordReset
 from app.models.post import Post, PostMetric
@@ -16,7 +17,7 @@ from app.models.webhook import WebhookDelivery
 from app.models.workspace import Membership, Workspace
 
 __all__ = [
-    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "JobClaim", "JobRun",
+    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "Invite", "JobClaim", "JobRun",
     "Membership", "OAuthTransaction", "PasswordReset", "Post", "PostMetric", "PurgeReceiptLink", "Report", "ReportConnection",
     "RecoveryCode", "ReportAgencyRecipient", "ReportDelivery", "ReportExternalRecipient", "ReportSettings",
     "ReportUnsubscribe", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "WebhookDelivery", "Workspace", "utcnow",

@@ -173,3 +173,26 @@ def visible_request_accounts(user: User, req) -> list[TikTokConnection]:
         .join(DeletionRequestMatch, DeletionRequestMatch.connection_id == TikTokConnection.id)
         .where(DeletionRequestMatch.request_id == req.id).order_by(TikTokConnection.id)).all()
     return [c for c in conns if user.is_agency or can_manage(user, c.workspace_id)]
+
+
+# ------------------------------------------------------------ members and invites
+
+def membership_or_404(user: User, membership_id: int) -> Membership:
+    """A membership of a workspace `user` manages: 404 for outsiders (whether it exists or
+    not), 403 for the workspace's creators."""
+    m = db.session.get(Membership, membership_id) if is_storable_id(membership_id) else None
+    if m is None or role_in(user, m.workspace_id) is None:
+        raise NotFound()
+    require_manager(user, m.workspace_id)
+    return m
+
+
+def invite_or_404(user: User, invite_id: int):
+    """An invite of a workspace `user` manages: 404 for outsiders, 403 for creators."""
+    from app.models import Invite
+
+    inv = db.session.get(Invite, invite_id) if is_storable_id(invite_id) else None
+    if inv is None or role_in(user, inv.workspace_id) is None:
+        raise NotFound()
+    require_manager(user, inv.workspace_id)
+    return inv

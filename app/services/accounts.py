@@ -108,10 +108,8 @@ def create_user(email: str, *, role: str, workspace: Workspace | None, password:
 
 
 def remove_member(user: User, workspace: Workspace) -> None:
-    """Take a user out of a workspace; their open sessions end at once.
-
-    No route calls this yet: a later change adds removing a member in the app, with its
-    route and permission check. Until then only tests use it; keep it for that route."""
+    """Take a user out of a workspace; their open sessions end at once. Removing a member
+    on the members page comes here (app/services/members.py checks the last client admin)."""
     db.session.execute(
         sa.delete(Membership).where(Membership.user_id == user.id, Membership.workspace_id == workspace.id)
     )

@@ -50,6 +50,12 @@ EVENT_LABELS = {
     "report.approval_expired": "Weekly report not approved in time: not sent",
     "workspace.created": "Created the client workspace",
     "workspace.settings_changed": "Changed the workspace's settings (name, timezone or weekly posting target)",
+    "invite.sent": "Invited someone to the workspace",
+    "invite.resent": "Sent an invitation again (new link)",
+    "invite.revoked": "Withdrew an invitation",
+    "invite.accepted": "Accepted an invitation",
+    "member.role_changed": "Changed a member's role",
+    "member.removed": "Removed a member (signed out at once)",
 }
 
 

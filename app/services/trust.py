@@ -61,6 +61,7 @@ EXCLUDED_TABLES: Mapping[str, str] = {
     "users": "People who sign in to Logic Target (email, name, password hash, encrypted two-factor secret); not TikTok data.",
     "workspaces": "Agency clients (name, timezone, posting cadence target); not TikTok data.",
     "memberships": "Who belongs to which workspace, and in which role; not TikTok data.",
+    "invites": "Invitations to join a workspace: the invited email, the role, who invited, and a SHA-256 digest of the link's token (never the token); not TikTok data.",
     "recovery_codes": "Two-factor sign-in recovery codes, stored as salted digests; not TikTok data.",
     "password_resets": "Password reset links: a digest of each emailed token, its expiry (one hour) and when it was used; not TikTok data.",
     "sign_in_challenges": "A sign-in waiting for its second step: a digest of the session's reference, valid 10 minutes; not TikTok data.",

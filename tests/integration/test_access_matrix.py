@@ -194,6 +194,42 @@ ADMIN_POSTS |= {"report_recipients.add_external", "report_recipients.remove_exte
                 "report_recipients.agency_opt_in", "report_recipients.approval_settings", "reports.approve"}
 
 
+# Members and invites (test_members.py): the page and its actions are for the workspace's
+# agency staff and client admins; the emailed accept link is public (its token is the key);
+# a creator's invite lands on the connect page of the workspace it names.
+def _member_of(o) -> int:
+    from app.models import Membership
+
+    return db.session.scalar(db.select(Membership.id).where(Membership.workspace_id == o["ws"].id,
+                                                            Membership.user_id == o["conn"].owner_user_id))
+
+
+def _open_invite(o) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from app.models import Invite
+
+    now = datetime.now(timezone.utc)
+    inv = Invite(workspace_id=o["ws"].id, email=f"invitee{o['conn'].id}@example.com", role="creator",
+                 token_hash=f"{o['conn'].id:064d}", created_at=now, sent_at=now, expires_at=now + timedelta(days=7))
+    db.session.add(inv)
+    db.session.commit()
+    return inv.id
+
+
+PUBLIC |= {"members.accept"}
+SCOPED["members.index"] = [lambda o: f"/settings/members?workspace={o['ws'].id}"]
+SCOPED["members.connect_tiktok"] = [lambda o: f"/welcome/connect-tiktok?workspace={o['ws'].id}"]
+SCOPED_POSTS["members.invite"] = lambda o: ("/settings/members/invites",
+                                            {"workspace_id": o["ws"].id, "email": "new@example.com", "role": "creator"})
+SCOPED_POSTS["members.resend_invite"] = lambda o: (f"/settings/members/invites/{_open_invite(o)}/resend", {})
+SCOPED_POSTS["members.revoke_invite"] = lambda o: (f"/settings/members/invites/{_open_invite(o)}/revoke", {})
+SCOPED_POSTS["members.change_role"] = lambda o: (f"/settings/members/{_member_of(o)}/role", {"role": "client_admin"})
+SCOPED_POSTS["members.remove_member"] = lambda o: (f"/settings/members/{_member_of(o)}/remove", {})
+ADMIN_POSTS |= {"members.invite", "members.resend_invite", "members.revoke_invite", "members.change_role",
+                "members.remove_member"}
+
+
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))
 def test_creator_is_refused_an_admin_action(client, people, endpoint):
     conn = make_connection(people.workspace, people.creator)
