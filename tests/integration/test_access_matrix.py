@@ -165,6 +165,7 @@ SCOPED_POSTS["deletion_reviews.reject"] = lambda o: (
     f"/settings/deletion-requests/{_request_in_review(o['conn'])}/reject", {"reason": "Not the owner."})
 ADMIN_POSTS |= {"deletion_reviews.approve", "deletion_reviews.reject"}
 
+
 # Weekly report recipients (test_report_recipients.py): the settings page and its actions are
 # for the workspace's agency staff and client admins; the emailed unsubscribe link is public
 # (its signed token names the address and workspace) and takes mail providers' one-click POST
