@@ -164,10 +164,12 @@ def _status_page(req, *, just_verified: bool = False) -> str:
 
 
 def _private(response, status: int | None = None):
-    """Reference and token URLs are capabilities: never cached, never sent on as a Referer."""
+    """Reference and token URLs are capabilities: never cached, never sent to another site as a
+    Referer. Same-origin only, not no-referrer: these pages hold POST forms, and over HTTPS
+    the CSRF check refuses a POST that comes without a same-origin Referer."""
     resp = make_response(response) if status is None else make_response(response, status)
     resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["Referrer-Policy"] = "same-origin"
     return resp
 
 

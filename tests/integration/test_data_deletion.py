@@ -249,3 +249,22 @@ def test_unverified_requests_are_forgotten_after_a_week(app, people):
 def test_handle_normalisation():
     assert deletion_requests.normalise_handle("  @BrassOrbit3 ") == "brassorbit3"
     assert deletion_requests.validate("@Brass.Orbit_3", "x@example.com") == ("brass.orbit_3", "x@example.com")
+
+
+def test_confirm_page_lets_its_own_form_pass_the_https_csrf_check(mail_app, anon, smtp_server, people):
+    """Over HTTPS Flask-WTF refuses a POST without a same-origin Referer. The confirm page
+    holds a POST form, so its Referrer-Policy must let the browser send one (same-origin),
+    while still never sending the token URL to another site."""
+    file_request(anon)
+    link = verify_link(smtp_server)
+    https = "https://lt.example"
+    page = anon.get(link, base_url=https)
+    assert page.status_code == 200 and "Confirm deletion request" in page.get_data(as_text=True)
+    policy = page.headers["Referrer-Policy"]
+    assert policy in ("same-origin", "strict-origin", "strict-origin-when-cross-origin"), policy
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    # What a browser following that policy sends with the form's same-origin POST:
+    confirmed = anon.post(link, base_url=https, data={"csrf_token": token}, headers={"Referer": https + link})
+    assert confirmed.status_code == 200 and "confirmed" in confirmed.get_data(as_text=True)
+    # What it would have sent under no-referrer: nothing, and the check refuses that.
+    assert anon.post(link, base_url=https, data={"csrf_token": token}).status_code == 400
