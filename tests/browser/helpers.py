@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from app.extensions import db
@@ -26,3 +27,29 @@ def sign_in_page(page, live_server, email="admin@brass.studio", password="demo-a
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/performance**")
+
+
+# ---------------------------------------------------------------- invites
+
+
+def invite_link(smtp_server, address: str) -> str:
+    [msg] = [m for m in smtp_server.messages if m["To"] == address]
+    text = next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
+    return re.search(r"http://127\.0\.0\.1:\d+/invites/[A-Za-z0-9_\-]+", text).group(0)
+
+
+def send_invite(page, address: str, role: str):
+    form = page.locator("#invite-form")
+    form.get_by_label("Email").fill(address)
+    form.get_by_label("Role").select_option(label=role)
+    form.get_by_role("button", name="Send invitation").click()
+    page.locator("#invites-list").get_by_text(address).wait_for()
+
+
+def accept(page, link: str, name: str, password: str):
+    page.context.clear_cookies()  # the invited person, in a browser of their own
+    page.goto(link)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password again").fill(password)
+    page.get_by_role("button", name="Create account and join").click()

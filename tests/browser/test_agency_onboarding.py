@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Membership, TikTokConnection, Workspace
-from tests.browser.helpers import ARTIFACTS, add_person
-from tests.browser.test_invites import accept, invite_link, mailing_server, send_invite  # noqa: F401 (fixture)
+from tests.browser.helpers import ARTIFACTS, accept, add_person, invite_link, send_invite
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +17,7 @@ AGENCY = ("lead@agency.test", "agency-lead-pass")
 
 
 def test_agency_creates_a_client_invites_its_people_and_sees_the_account_on_the_overview(
-        mailing_server, smtp_server, page):  # noqa: F811 (the fixture imported above)
+        mailing_server, smtp_server, page):
     server = mailing_server
     add_person(server, *AGENCY, role="agency", workspace="Agency HQ")
 

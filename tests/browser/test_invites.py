@@ -9,58 +9,13 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.extensions import db
 from app.models import Membership, TikTokConnection, User
-from tests.browser.helpers import ARTIFACTS, add_person
-from tests.conftest import LiveServer, base_overrides, free_port, new_sqlite_database
+from tests.browser.helpers import ARTIFACTS, accept, add_person, invite_link, send_invite
 
 pytestmark = pytest.mark.browser
 
 AGENCY = ("staff@agency.test", "agency-staff-pass")
-
-
-@pytest.fixture
-def mailing_server(tmp_path, sqlite_template, smtp_server):
-    """The live app (sandbox on) sending its mail to the aiosmtpd recorder."""
-    port = free_port()
-    seeded = new_sqlite_database(tmp_path, sqlite_template)
-    app = create_app(base_overrides(
-        tmp_path, APP_BASE_URL=f"http://127.0.0.1:{port}", TIKTOK_SANDBOX="true", TIKTOK_CLIENT_KEY=None,
-        TIKTOK_CLIENT_SECRET=None, TIKTOK_ADS_APP_ID=None, TIKTOK_ADS_SECRET=None, TIKTOK_REDIRECT_URI=None,
-        **smtp_server.config,
-    ))
-    if not seeded:
-        with app.app_context():
-            db.create_all()
-    server = LiveServer(app, port).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
-
-
-def invite_link(smtp_server, address: str) -> str:
-    [msg] = [m for m in smtp_server.messages if m["To"] == address]
-    text = next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
-    return re.search(r"http://127\.0\.0\.1:\d+/invites/[A-Za-z0-9_\-]+", text).group(0)
-
-
-def send_invite(page, address: str, role: str):
-    form = page.locator("#invite-form")
-    form.get_by_label("Email").fill(address)
-    form.get_by_label("Role").select_option(label=role)
-    form.get_by_role("button", name="Send invitation").click()
-    page.locator("#invites-list").get_by_text(address).wait_for()
-
-
-def accept(page, link: str, name: str, password: str):
-    page.context.clear_cookies()  # the invited person, in a browser of their own
-    page.goto(link)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password again").fill(password)
-    page.get_by_role("button", name="Create account and join").click()
 
 
 def test_invited_admin_and_creator_join_from_the_email_and_the_creator_connects(mailing_server, smtp_server, page):
