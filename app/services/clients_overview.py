@@ -187,30 +187,30 @@ def _count_if(condition) -> sa.ColumnElement:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _latest_reports(workspace_ids: list[int]) -> dict[int, LatestReport]:
+def _latest_reports(workspace_ids: list[int], *, now: datetime) -> dict[int, LatestReport]:
     """Each workspace's newest report, with its deliveries counted by outcome (one query)."""
     newest = (sa.select(Report.workspace_id, sa.func.max(Report.week_start).label("week_start"))
               .where(Report.workspace_id.in_(workspace_ids)).group_by(Report.workspace_id).subquery())
     status = ReportDelivery.status
-    # A recipient who left the workspace before the send is not a failed delivery.
+    # A recipient who left the workspace or unsubscribed before the send is nobody's failure.
     really_failed = sa.and_(status == report_model.DELIVERY_FAILED,
-                            sa.func.coalesce(ReportDelivery.last_error, "") != report_delivery.NOT_A_RECIPIENT)
-    approval = getattr(Report, "approval_status", None)  # approval before sending, where the schema has it
+                            sa.func.coalesce(ReportDelivery.last_error, "").notin_(report_delivery.SKIPPED_REASONS))
     columns = [Report.workspace_id, Report.iso_week, Report.generated_at,
                _count_if(status == report_model.DELIVERY_SENT), _count_if(really_failed),
-               _count_if(status.in_((report_model.DELIVERY_PENDING, report_model.DELIVERY_SENDING)))]
-    group = [Report.id, Report.workspace_id, Report.iso_week, Report.generated_at]
-    if approval is not None:
-        columns.append(approval)
-        group.append(approval)
+               _count_if(status.in_((report_model.DELIVERY_PENDING, report_model.DELIVERY_SENDING))),
+               Report.approval_status, Report.approval_expires_at]
+    group = [Report.id, Report.workspace_id, Report.iso_week, Report.generated_at, Report.approval_status,
+             Report.approval_expires_at]
     q = (sa.select(*columns)
          .join(newest, sa.and_(newest.c.workspace_id == Report.workspace_id, newest.c.week_start == Report.week_start))
          .outerjoin(ReportDelivery, ReportDelivery.report_id == Report.id)
          .group_by(*group))
     found = {}
-    for ws_id, iso_week, generated_at, sent, failed, pending, *rest in db.session.execute(q):
+    for ws_id, iso_week, generated_at, sent, failed, pending, approval, expires in db.session.execute(q):
+        if approval == report_model.APPROVAL_WAITING and expires is not None and expires <= now:
+            approval = report_model.APPROVAL_EXPIRED  # past its window: the next job run marks it so
         found[ws_id] = LatestReport(iso_week, report_figures.parse_week(iso_week).label,
-                                    report_status(sent, failed, pending, rest[0] if rest else None),
+                                    report_status(sent, failed, pending, approval),
                                     generated_at, sent, failed, pending)
     return found
 
@@ -218,9 +218,9 @@ def _latest_reports(workspace_ids: list[int]) -> dict[int, LatestReport]:
 def report_status(sent: int, failed: int, pending: int, approval: str | None = None) -> str:
     if failed:
         return REPORT_FAILED
-    if approval == getattr(report_model, "APPROVAL_WAITING", "waiting"):
+    if approval == report_model.APPROVAL_WAITING:
         return REPORT_WAITING
-    if approval == getattr(report_model, "APPROVAL_EXPIRED", "expired"):
+    if approval == report_model.APPROVAL_EXPIRED:
         return REPORT_EXPIRED
     if pending or not sent:
         return REPORT_BUILT
@@ -300,7 +300,7 @@ def overview(user: User, *, now: datetime, next_report_at: datetime) -> list[Cli
     series_days = {c.id: window[c.workspace_id].previous().days + window[c.workspace_id].days for c in conns}
     gains = _post_gains({c.id: metrics.days_missing_daily_views(snapshots[c.id], series_days[c.id])
                          for c in conns}, zone_of_conn)
-    latest = _latest_reports(ids)
+    latest = _latest_reports(ids, now=now)
     recipients = next_recipients({w: next_week[w].window(zone[w]) for w in ids})
 
     rows = []

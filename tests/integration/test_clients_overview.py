@@ -115,8 +115,6 @@ def test_what_needs_a_human_comes_first(client, agency):
 
 
 def test_a_report_waiting_for_approval_needs_a_human(app, agency):
-    if not hasattr(Report, "approval_status"):
-        pytest.skip("reports have no approval state in this schema")
     ws, _ = add_client("Waiting", report_status=None)
     add_client("Another")
     week = report_figures.previous_week(NOW, "UTC")
@@ -139,14 +137,26 @@ def test_report_status_words():
     assert status(sent=0, failed=0, pending=0, approval="expired") == "not sent"
 
 
-def test_a_recipient_who_left_is_not_a_failed_report(app, agency):
+@pytest.mark.parametrize("reason", report_delivery.SKIPPED_REASONS)
+def test_a_recipient_who_left_or_unsubscribed_is_not_a_failed_report(app, agency, reason):
     ws, _ = add_client("Left")
     report = db.session.scalar(sa.select(Report).where(Report.workspace_id == ws.id))
     db.session.add(ReportDelivery(report_id=report.id, recipient_email="gone@left.test", status=DELIVERY_FAILED,
-                                  last_error=report_delivery.NOT_A_RECIPIENT))
+                                  last_error=reason))
     db.session.commit()
     (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
     assert row.latest_report.status == "sent" and not row.needs_attention
+
+
+def test_a_report_past_its_approval_window_shows_as_not_sent_before_any_job_marks_it(app, agency):
+    ws, _ = add_client("Late", report_status=None)
+    week = report_figures.previous_week(NOW, "UTC")
+    db.session.add(Report(workspace_id=ws.id, iso_week=week.iso, week_start=week.monday,
+                          week_end=week.monday + timedelta(days=6), figures={}, generated_at=NOW - timedelta(days=3),
+                          approval_status="waiting", approval_expires_at=NOW - timedelta(hours=1)))
+    db.session.commit()
+    (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    assert row.latest_report.status == clients_overview.REPORT_EXPIRED
 
 
 # ------------------------------------------------------------------ figures
