@@ -10,8 +10,8 @@ ORM objects. Existing indexes
 serve them: account_snapshots (connection_id, day) unique, posts (connection_id,
 create_time), post_metrics (post_id, day) unique, spark_ad_metrics (post_id).
 
-Sorting and paging come from allow-lists and are clamped (SECURITY.md 44): any input
-gives a valid table, never an error.
+Sorting and paging come from allow-lists and are clamped: any input gives a valid
+table, never an error (the parameters are untrusted query-string input).
 """
 from __future__ import annotations
 
