@@ -235,8 +235,10 @@ def test_two_instances_share_the_work_and_survive_a_kill(instances, sandbox, smt
     while synced_at(app, now2) < 5:
         assert time.monotonic() < deadline, a.log()
         time.sleep(0.01)
-    # The next profile call hangs in the sandbox, so A dies holding that connection's claim.
-    sandbox.state.inject_fault(PROFILE, "timeout", delay=5)
+    # The next profile call hangs in the sandbox, so A dies holding that connection's claim (A
+    # is killed as soon as the call has taken the fault; 2 s is ample, and the fixture's
+    # teardown waits for the sandbox thread that sleeps it out).
+    sandbox.state.inject_fault(PROFILE, "timeout", delay=2)
     while sandbox.state.faults():
         assert time.monotonic() < deadline, a.log()
         time.sleep(0.01)
