@@ -116,9 +116,9 @@ def tiktok_check_callback():
         audit.record("deletion_request.tiktok_check_failed", reason=e.reason)
         db.session.commit()
         if e.request is None:
-            return _private(render_template("public/data_deletion_tiktok_failed.html", message=e.message), e.status)
+            return _callback(render_template("public/data_deletion_tiktok_failed.html", message=e.message), e.status)
         flash(e.message, "warning")
-        return _private(redirect(url_for("public.data_deletion_status", reference=e.request.reference), 303))
+        return _callback(redirect(url_for("public.data_deletion_status", reference=e.request.reference), 303))
     db.session.commit()
     try:
         if check.matched:
@@ -133,7 +133,7 @@ def tiktok_check_callback():
     else:
         flash("The TikTok account you signed in with did not match the account named in this request, so "
               f"nothing was deleted. {_UNCHANGED.get(req.status, '')}", "warning")
-    return _private(redirect(url_for("public.data_deletion_status", reference=req.reference), 303))
+    return _callback(redirect(url_for("public.data_deletion_status", reference=req.reference), 303))
 
 
 _UNCHANGED = {
@@ -170,6 +170,14 @@ def _private(response, status: int | None = None):
     resp = make_response(response) if status is None else make_response(response, status)
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "same-origin"
+    return resp
+
+
+def _callback(response, status: int | None = None):
+    """TikTok's redirect back carries the authorization code in its URL: like the connect
+    callback, it sends no Referer at all (it holds no form)."""
+    resp = _private(response, status)
+    resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
 
 

@@ -96,7 +96,7 @@ def test_request_end_to_end_across_workspaces(mail_app, anon, smtp_server, peopl
     assert db.session.scalar(sa.select(DeletionRequest.status)) == "received"
     v = confirm(anon, token_path)
     assert v.status_code == 200 and "confirmed" in v.get_data(as_text=True)
-    assert v.headers["Cache-Control"] == "no-store" and v.headers["Referrer-Policy"] == "no-referrer"
+    assert v.headers["Cache-Control"] == "no-store" and v.headers["Referrer-Policy"] == "same-origin"
     assert "Pending review" in anon.get(status_url).get_data(as_text=True)
     assert "in review" in smtp_server.messages[-1]["Subject"] and len(smtp_server.messages) == 2
 
