@@ -10,34 +10,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from app import create_app
-from app.extensions import db
 from tests.browser.helpers import add_person
-from tests.conftest import LiveServer, base_overrides, free_port, new_sqlite_database
 
 pytestmark = pytest.mark.browser
 
 EMAIL, OLD, NEW = "admin@brass.studio", "demo-admin-pass", "a brand new passphrase"
-
-
-@pytest.fixture
-def mail_server(tmp_path, sqlite_template, smtp_server):
-    """The live app (as tests/conftest.py's live_server) sending its mail to `smtp_server`."""
-    port = free_port()
-    seeded = new_sqlite_database(tmp_path, sqlite_template)
-    app = create_app(base_overrides(
-        tmp_path, APP_BASE_URL=f"http://127.0.0.1:{port}", TIKTOK_SANDBOX="true", TIKTOK_CLIENT_KEY=None,
-        TIKTOK_CLIENT_SECRET=None, TIKTOK_ADS_APP_ID=None, TIKTOK_ADS_SECRET=None, TIKTOK_REDIRECT_URI=None,
-        **smtp_server.config,
-    ))
-    if not seeded:
-        with app.app_context():
-            db.create_all()
-    server = LiveServer(app, port).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
 
 
 def wait_for_mail(smtp_server, count: int, timeout: float = 10.0):
@@ -72,7 +49,8 @@ def sign_in(page, server, password: str):
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_reset_round_trip_and_refused_links(mail_server, page, smtp_server):
+def test_reset_round_trip_and_refused_links(mailing_server, page, smtp_server):
+    mail_server = mailing_server  # the live app sending its mail to smtp_server (tests/browser/conftest.py)
     add_person(mail_server, email=EMAIL, password=OLD)
 
     unknown = ask_for_link(page, mail_server, "nobody-here@brass.studio")
