@@ -33,14 +33,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Mapping
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Membership, Post, PostMetric, Report, ReportDelivery, TikTokConnection, User, Workspace
+from app.models import Membership, Post, Report, ReportDelivery, TikTokConnection, User, Workspace
 from app.models import report as report_model
 from app.models.base import UTCDateTime
 from app.models.connection import STATUS_ACTIVE, STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
@@ -162,27 +161,6 @@ def is_sync_failing(conn: _Conn | TikTokConnection, now: datetime) -> bool:
     return (conn.last_synced_at or conn.connected_at) < now - SYNC_STALE_AFTER
 
 
-def _post_gains(missing: Mapping[int, list[date]], zone_of: Mapping[int, ZoneInfo]) -> dict[int, dict[date, int]]:
-    """dashboard.load_post_gains for accounts of workspaces in different timezones: one
-    query for all of them, each post's publishing day read in its own workspace's zone;
-    none when no day is missing."""
-    wanted = {cid: set(days) | {d - timedelta(days=1) for d in days} for cid, days in missing.items() if days}
-    if not wanted:
-        return {}
-    q = (
-        sa.select(Post.connection_id, PostMetric.post_id, PostMetric.day, PostMetric.views, Post.create_time)
-        .join(Post, Post.id == PostMetric.post_id)
-        .where(Post.connection_id.in_(list(wanted)), PostMetric.day.in_(sorted(set().union(*wanted.values()))))
-    )
-    rows: dict[int, list[metrics.PostDay]] = {cid: [] for cid in wanted}
-    published: dict[int, date] = {}
-    for connection_id, post_id, day, views, create_time in db.session.execute(q):
-        if day in wanted[connection_id]:
-            rows[connection_id].append(metrics.PostDay(post_id, day, views))
-            published[post_id] = metrics.local_day(create_time, zone_of[connection_id])
-    return {cid: metrics.post_view_gains(found, published) for cid, found in rows.items()}
-
-
 def _count_if(condition) -> sa.ColumnElement:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
@@ -298,7 +276,7 @@ def overview(user: User, *, now: datetime, next_report_at: datetime) -> list[Cli
     since = min(w.start for w in window.values()) - timedelta(days=3 * metrics.WINDOW_DAYS + 1)
     snapshots = dashboard.load_snapshots([c.id for c in conns], since)
     series_days = {c.id: window[c.workspace_id].previous().days + window[c.workspace_id].days for c in conns}
-    gains = _post_gains({c.id: metrics.days_missing_daily_views(snapshots[c.id], series_days[c.id])
+    gains = dashboard.load_post_gains({c.id: metrics.days_missing_daily_views(snapshots[c.id], series_days[c.id])
                          for c in conns}, zone_of_conn)
     latest = _latest_reports(ids, now=now)
     recipients = next_recipients({w: next_week[w].window(zone[w]) for w in ids})

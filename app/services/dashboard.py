@@ -336,9 +336,12 @@ def load_snapshots(connection_ids: Iterable[int], since: date) -> dict[int, list
     return found
 
 
-def load_post_gains(missing: Mapping[int, list[date]], tz: ZoneInfo) -> dict[int, dict[date, int]]:
+def load_post_gains(missing: Mapping[int, list[date]],
+                    tz: ZoneInfo | Mapping[int, ZoneInfo]) -> dict[int, dict[date, int]]:
     """Fallback views per connection for the days without its daily figure: one query for
-    all the connections, none when no day is missing."""
+    all the connections, none when no day is missing. `tz` is the workspace's zone, or a
+    zone per connection when they belong to workspaces in different zones (the overview)."""
+    zone_of = tz if isinstance(tz, Mapping) else None
     wanted = {cid: set(days) | {d - timedelta(days=1) for d in days} for cid, days in missing.items() if days}
     if not wanted:
         return {}
@@ -352,7 +355,7 @@ def load_post_gains(missing: Mapping[int, list[date]], tz: ZoneInfo) -> dict[int
     for connection_id, post_id, day, views, create_time in db.session.execute(q):
         if day in wanted[connection_id]:
             rows[connection_id].append(metrics.PostDay(post_id, day, views))
-            published[post_id] = metrics.local_day(create_time, tz)
+            published[post_id] = metrics.local_day(create_time, zone_of[connection_id] if zone_of else tz)
     return {cid: metrics.post_view_gains(found, published) for cid, found in rows.items()}
 
 
