@@ -4,6 +4,7 @@ and a live server for end-to-end and browser tests."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import socket
@@ -329,23 +330,34 @@ class LiveServer:
         self._thread.join(5)
 
 
-@pytest.fixture
-def live_server(tmp_path, sqlite_template):
-    """The whole app on a real loopback port (file SQLite, sandbox on the same origin)."""
+@contextlib.contextmanager
+def running_app(tmp_path: Path, sqlite_template: bytes | None = None, **extra):
+    """The whole app on a real loopback port (file SQLite, sandbox on the same origin);
+    `extra` are more settings (SMTP, TIKTOK_PKCE…). Stopped and disposed on exit."""
     port = free_port()
-    seeded = new_sqlite_database(tmp_path, sqlite_template)
+    seeded = sqlite_template is not None and new_sqlite_database(tmp_path, sqlite_template)
     app = create_app(base_overrides(
         tmp_path, APP_BASE_URL=f"http://127.0.0.1:{port}", TIKTOK_SANDBOX="true", TIKTOK_CLIENT_KEY=None,
         TIKTOK_CLIENT_SECRET=None, TIKTOK_ADS_APP_ID=None, TIKTOK_ADS_SECRET=None, TIKTOK_REDIRECT_URI=None,
+        **extra,
     ))
     if not seeded:
         with app.app_context():
             db.create_all()
     server = LiveServer(app, port).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield server
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path, sqlite_template):
+    """The whole app on a real loopback port (file SQLite, sandbox on the same origin)."""
+    with running_app(tmp_path, sqlite_template) as server:
+        yield server
 
 
 # ---------------------------------------------------------------- SMTP

@@ -5,9 +5,7 @@ import tempfile
 
 import pytest
 
-from app import create_app
-from app.extensions import db
-from tests.conftest import LiveServer, base_overrides, free_port, new_sqlite_database
+from tests.conftest import running_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -46,18 +44,5 @@ def page(browser):
 @pytest.fixture
 def mailing_server(tmp_path, sqlite_template, smtp_server):
     """The live app (sandbox on) sending its mail to the aiosmtpd recorder."""
-    port = free_port()
-    seeded = new_sqlite_database(tmp_path, sqlite_template)
-    app = create_app(base_overrides(
-        tmp_path, APP_BASE_URL=f"http://127.0.0.1:{port}", TIKTOK_SANDBOX="true", TIKTOK_CLIENT_KEY=None,
-        TIKTOK_CLIENT_SECRET=None, TIKTOK_ADS_APP_ID=None, TIKTOK_ADS_SECRET=None, TIKTOK_REDIRECT_URI=None,
-        **smtp_server.config,
-    ))
-    if not seeded:
-        with app.app_context():
-            db.create_all()
-    server = LiveServer(app, port).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
+    with running_app(tmp_path, sqlite_template, **smtp_server.config) as server:
+        yield server

@@ -1,15 +1,15 @@
 """TIKTOK_PKCE: on (the default) the consent URL carries TikTok's hex S256 challenge and the
 exchange sends the verifier; off sends neither. Both connect through the sandbox over HTTP."""
+import contextlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.extensions import db
 from app.models import TikTokConnection
 from app.tiktok import get_client, pkce
-from tests.conftest import LiveServer, base_overrides, free_port
+from tests.conftest import running_app
 from tests.e2e.helpers import connect_account, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -17,26 +17,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def server_with(tmp_path):
-    started = []
-
-    def start(**extra):
-        port = free_port()
-        app = create_app(base_overrides(
-            tmp_path, APP_BASE_URL=f"http://127.0.0.1:{port}", TIKTOK_SANDBOX="true", TIKTOK_CLIENT_KEY=None,
-            TIKTOK_CLIENT_SECRET=None, TIKTOK_ADS_APP_ID=None, TIKTOK_ADS_SECRET=None, TIKTOK_REDIRECT_URI=None,
-            **extra,
-        ))
-        with app.app_context():
-            db.create_all()
-        server = LiveServer(app, port).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-        with server.app.app_context():
-            db.engine.dispose()
+    with contextlib.ExitStack() as started:
+        yield lambda **extra: started.enter_context(running_app(tmp_path, **extra))
 
 
 def record_token_requests(app) -> list[dict]:
