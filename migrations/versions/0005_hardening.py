@@ -27,10 +27,11 @@ Create Date: 2026-12-01 07:45:00
 Downgrade drops the column; the tables keep AUTOINCREMENT (harmless to the older
 schema, and ids stay unique).
 """
-from contextlib import contextmanager
 
 from alembic import op
 import sqlalchemy as sa
+
+from app.models.sqlite_rebuild import foreign_keys_off
 
 
 revision = '0005'
@@ -40,7 +41,7 @@ depends_on = None
 
 
 def upgrade():
-    with _foreign_keys_off():
+    with foreign_keys_off():
         with op.batch_alter_table('tiktok_connections') as batch_op:
             batch_op.add_column(sa.Column('revoke_unconfirmed_at', sa.DateTime(timezone=True), nullable=True))
         if op.get_bind().dialect.name == 'sqlite':
@@ -50,7 +51,7 @@ def upgrade():
 
 
 def downgrade():
-    with _foreign_keys_off():
+    with foreign_keys_off():
         with op.batch_alter_table('tiktok_connections') as batch_op:
             batch_op.drop_column('revoke_unconfirmed_at')
 
@@ -74,28 +75,3 @@ def _tables_to_rebuild() -> list[str]:
             continue  # already rebuilt (or created so): nothing to do
         names.append(name)
     return names
-
-
-@contextmanager
-def _foreign_keys_off():
-    """SQLite: foreign keys off while tables are rebuilt, checked and back on after."""
-    if op.get_bind().dialect.name != 'sqlite':
-        yield
-        return
-    context = op.get_context()
-    with context.autocommit_block():
-        op.execute('PRAGMA foreign_keys=OFF')
-    try:
-        yield
-        problems = op.get_bind().execute(sa.text('PRAGMA foreign_key_check')).fetchall()
-        if problems:
-            raise RuntimeError(f'foreign key check failed after rebuilding tables: {problems[:5]}')
-    except BaseException:
-        # Undo this revision's work and restore the pragma on this connection before
-        # it goes back to the pool (alembic's own rollback then finds nothing to do).
-        raw = op.get_bind().connection.dbapi_connection
-        raw.rollback()
-        raw.execute('PRAGMA foreign_keys=ON')
-        raise
-    with context.autocommit_block():  # commits the rebuild, then the pragma can take effect
-        op.execute('PRAGMA foreign_keys=ON')

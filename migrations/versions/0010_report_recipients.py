@@ -16,10 +16,11 @@ New tables are created with `sqlite_autoincrement=True` (ids never reused). On S
 `reports` is rebuilt (a foreign key and a check constraint need that) with foreign keys
 off, so the rebuild cascades into no delivery, and checked after.
 """
-from contextlib import contextmanager
 
 from alembic import op
 import sqlalchemy as sa
+
+from app.models.sqlite_rebuild import foreign_keys_off
 
 
 revision = '0010'
@@ -92,7 +93,7 @@ def upgrade():
     with op.batch_alter_table('report_unsubscribes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_report_unsubscribes_workspace_id'), ['workspace_id'], unique=False)
 
-    with _foreign_keys_off(), \
+    with foreign_keys_off('reports'), \
             op.batch_alter_table('reports', table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('approval_status', sa.String(length=12), nullable=True))
         batch_op.add_column(sa.Column('approval_expires_at', sa.DateTime(timezone=True), nullable=True))
@@ -105,7 +106,7 @@ def upgrade():
 
 
 def downgrade():
-    with _foreign_keys_off(), \
+    with foreign_keys_off('reports'), \
             op.batch_alter_table('reports', table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_reports_approval_status'), type_='check')
         batch_op.drop_constraint(batch_op.f('fk_reports_approved_by_user_id_users'), type_='foreignkey')
@@ -119,26 +120,3 @@ def downgrade():
     op.drop_table('report_external_recipients')
     op.drop_table('report_agency_recipients')
     op.drop_table('report_settings')
-
-
-@contextmanager
-def _foreign_keys_off():
-    """SQLite: foreign keys off while a table is rebuilt, checked and back on after."""
-    if op.get_bind().dialect.name != 'sqlite':
-        yield
-        return
-    context = op.get_context()
-    with context.autocommit_block():
-        op.execute('PRAGMA foreign_keys=OFF')
-    try:
-        yield
-        problems = op.get_bind().execute(sa.text('PRAGMA foreign_key_check')).fetchall()
-        if problems:
-            raise RuntimeError(f'foreign key check failed after rebuilding reports: {problems[:5]}')
-    except BaseException:
-        raw = op.get_bind().connection.dbapi_connection
-        raw.rollback()
-        raw.execute('PRAGMA foreign_keys=ON')
-        raise
-    with context.autocommit_block():  # commits the rebuild, then the pragma can take effect
-        op.execute('PRAGMA foreign_keys=ON')
