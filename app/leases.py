@@ -22,6 +22,8 @@ busy timeout).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 import socket
 import uuid
@@ -79,6 +81,18 @@ def release_lease(job: str, key: str, owner: str) -> None:
                                                   _claims.c.owner == owner))
     except DBAPIError as e:
         log.warning("lease not released job=%s key=%s (%s); it ends at its expiry", job, key, type(e).__name__)
+
+
+@contextmanager
+def leased(job: str, key: str, *, now: datetime, ttl: timedelta) -> Iterator[str | None]:
+    """`acquire_lease` for a block: yields the owner token (None when someone else holds a
+    live lease, and then nothing is taken) and releases it when the block ends, however."""
+    owner = acquire_lease(job, key, now=now, ttl=ttl)
+    try:
+        yield owner
+    finally:
+        if owner is not None:
+            release_lease(job, key, owner)
 
 
 def lease_expires_at(job: str, key: str) -> datetime | None:

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from app.extensions import db
-from app.leases import acquire_lease, release_lease
+from app.leases import leased
 from app.models import DeletionRequest
 from app.services import deletion_requests, mail
 from jobs import job
@@ -40,17 +40,15 @@ def run(*, now: datetime | None = None, limit: int = 100, **_) -> JobResult:
         return result
     with mail.Outbound() as out:  # the job's app context is all templates and url_for need
         for req_id in review_ids:
-            owner = acquire_lease(NAME, f"request:{req_id}", now=now, ttl=LEASE_TTL)
-            if owner is None:
-                result.add("busy")
-                continue
-            try:
-                _tell_reviewers(req_id, out=out, now=now, result=result)
-            except Exception as e:  # one request never stops the rest
-                db.session.rollback()
-                result.item_failed(f"request {req_id}", e)
-            finally:
-                release_lease(NAME, f"request:{req_id}", owner)
+            with leased(NAME, f"request:{req_id}", now=now, ttl=LEASE_TTL) as owner:
+                if owner is None:
+                    result.add("busy")
+                    continue
+                try:
+                    _tell_reviewers(req_id, out=out, now=now, result=result)
+                except Exception as e:  # one request never stops the rest
+                    db.session.rollback()
+                    result.item_failed(f"request {req_id}", e)
         for req_id in requester_ids:
             req = db.session.get(DeletionRequest, req_id, populate_existing=True)
             if req is not None and deletion_requests.notify_requester(req, out=out):

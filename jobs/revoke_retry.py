@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.leases import acquire_lease, lock_rows, release_lease
+from app.leases import leased, lock_rows
 from app.models import TikTokConnection
 from app.services import disconnect
 from app.services.token_sealing import get_keyring
@@ -47,23 +47,21 @@ def run(*, now: datetime | None = None, limit: int = 100, **opts) -> JobResult:
         sa.select(TikTokConnection.id).where(*_due(now)).order_by(TikTokConnection.next_revoke_at).limit(limit))))
     db.session.commit()
     for conn_id in ids:
-        owner = acquire_lease(NAME, str(conn_id), now=now, ttl=LEASE_TTL)
-        if owner is None:
-            result.add("busy")
-            continue
-        try:
-            conn = db.session.scalar(sa.select(TikTokConnection).where(TikTokConnection.id == conn_id, *_due(now))
-                                     .execution_options(populate_existing=True))
-            if conn is None:  # confirmed meanwhile (webhook, another instance) or reconnected
-                result.add("skipped")
+        with leased(NAME, str(conn_id), now=now, ttl=LEASE_TTL) as owner:
+            if owner is None:
+                result.add("busy")
                 continue
-            outcome = disconnect.try_revoke(conn, client=client, keyring=keyring, now=now,
-                                            give_up_after=give_up_after)
-            db.session.commit()
-            result.add(outcome.result)
-        except Exception as e:  # keep going past one bad connection
-            db.session.rollback()
-            result.item_failed(f"connection {conn_id}", e)
-        finally:
-            release_lease(NAME, str(conn_id), owner)
+            try:
+                conn = db.session.scalar(sa.select(TikTokConnection).where(TikTokConnection.id == conn_id, *_due(now))
+                                         .execution_options(populate_existing=True))
+                if conn is None:  # confirmed meanwhile (webhook, another instance) or reconnected
+                    result.add("skipped")
+                    continue
+                outcome = disconnect.try_revoke(conn, client=client, keyring=keyring, now=now,
+                                                give_up_after=give_up_after)
+                db.session.commit()
+                result.add(outcome.result)
+            except Exception as e:  # keep going past one bad connection
+                db.session.rollback()
+                result.item_failed(f"connection {conn_id}", e)
     return result

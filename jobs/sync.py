@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.leases import acquire_lease, release_lease
+from app.leases import leased
 from app.models import AdsAccount, TikTokConnection
 from app.models.connection import STATUS_ACTIVE
 from app.services import sync
@@ -33,39 +33,35 @@ def run(*, now: datetime, limit: int = 200, **_) -> JobResult:
     due = db.session.scalars(sync.due_connections(now).limit(limit)).all()
     db.session.commit()
     for connection_id in due:
-        owner = acquire_lease("sync", f"connection:{connection_id}", now=now, ttl=CLAIM_TTL)
-        if owner is None:
-            result.add("claimed_elsewhere")
-            continue
-        try:
-            if not _still_due(connection_id, now):  # another instance synced it after we listed it
-                result.add("not_due")
+        with leased("sync", f"connection:{connection_id}", now=now, ttl=CLAIM_TTL) as owner:
+            if owner is None:
+                result.add("claimed_elsewhere")
                 continue
-            outcome = sync_workflow.sync_connection(connection_id, client=client, keyring=keyring, now=now)
-            result.add(outcome.status)
-        except Exception as e:
-            db.session.rollback()
-            result.add("error")
-            result.item_failed(f"connection {connection_id}", e)
-        finally:
-            release_lease("sync", f"connection:{connection_id}", owner)
+            try:
+                if not _still_due(connection_id, now):  # another instance synced it after we listed it
+                    result.add("not_due")
+                    continue
+                outcome = sync_workflow.sync_connection(connection_id, client=client, keyring=keyring, now=now)
+                result.add(outcome.status)
+            except Exception as e:
+                db.session.rollback()
+                result.add("error")
+                result.item_failed(f"connection {connection_id}", e)
     ads = db.session.scalars(_due_ads(now)).all()
     db.session.commit()
     for ads_id in ads:
-        owner = acquire_lease("sync", f"ads:{ads_id}", now=now, ttl=CLAIM_TTL)
-        if owner is None:
-            continue
-        try:
-            db.session.expire_all()
-            if db.session.scalar(_due_ads(now).where(AdsAccount.id == ads_id)) is None:
+        with leased("sync", f"ads:{ads_id}", now=now, ttl=CLAIM_TTL) as owner:
+            if owner is None:
                 continue
-            outcome = sync_workflow.sync_ads_account(ads_id, client=client, keyring=keyring, now=now)
-            result.add("ads_" + outcome.status)
-        except Exception as e:
-            db.session.rollback()
-            result.item_failed(f"ads account {ads_id}", e)
-        finally:
-            release_lease("sync", f"ads:{ads_id}", owner)
+            try:
+                db.session.expire_all()
+                if db.session.scalar(_due_ads(now).where(AdsAccount.id == ads_id)) is None:
+                    continue
+                outcome = sync_workflow.sync_ads_account(ads_id, client=client, keyring=keyring, now=now)
+                result.add("ads_" + outcome.status)
+            except Exception as e:
+                db.session.rollback()
+                result.item_failed(f"ads account {ads_id}", e)
     return result
 
 

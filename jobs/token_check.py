@@ -24,7 +24,7 @@ from app.crypto import CryptoError
 from app.extensions import db
 from app.models import TikTokConnection
 from app.models.connection import STATUS_ACTIVE
-from app.leases import acquire_lease, lock_rows, release_lease
+from app.leases import leased, lock_rows
 from app.services import audit
 from app.services.token_sealing import ACCESS, get_keyring, open_token
 from app.tiktok import errors as tt_errors
@@ -60,18 +60,16 @@ def run(*, now: datetime | None = None, limit: int = 1000, **_) -> JobResult:
         .limit(limit))))
     db.session.commit()
     for conn_id in ids:
-        owner = acquire_lease(NAME, str(conn_id), now=now, ttl=LEASE_TTL)
-        if owner is None:
-            result.add("busy")
-            continue
-        try:
-            result.add(check_connection(conn_id, client=client, keyring=keyring, now=now))
-        except Exception as e:  # one bad connection never stops the rest
-            db.session.rollback()
-            result.add("error")
-            result.item_failed(f"connection {conn_id}", e)
-        finally:
-            release_lease(NAME, str(conn_id), owner)
+        with leased(NAME, str(conn_id), now=now, ttl=LEASE_TTL) as owner:
+            if owner is None:
+                result.add("busy")
+                continue
+            try:
+                result.add(check_connection(conn_id, client=client, keyring=keyring, now=now))
+            except Exception as e:  # one bad connection never stops the rest
+                db.session.rollback()
+                result.add("error")
+                result.item_failed(f"connection {conn_id}", e)
     return result
 
 
