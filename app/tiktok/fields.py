@@ -99,7 +99,7 @@ AD_GET_FIELDS: frozenset[str] = frozenset({
     "advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name", "identity_type", "identity_id",
     "tiktok_item_id", "video_id", "operation_status", "secondary_status", "create_time", "ad_text",
 })
-#: `advertiser/info/` fields (bububa/tiktok-business `model/advertiser/info.go`).
+#: `advertiser/info/` fields (the `Advertiser` answer in bububa/tiktok-business `model/advertiser/advertiser.go`).
 ADVERTISER_INFO_FIELDS: frozenset[str] = frozenset({
     "advertiser_id", "name", "currency", "timezone", "display_timezone", "status", "company",
 })
