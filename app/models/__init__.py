@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and `db.create_all()` see every table."""
 from app.models.audit import AuditEvent
 from app.models.base import UTCDateTime, utcnow
+from app.models.branding import WorkspaceBrand
 from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
 from app.models.deletion import DeletionReceipt, DeletionRequest, DeletionRequestMatch
 from app.models.invite import Invite
@@ -20,5 +21,5 @@ __all__ = [
     "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "Invite", "JobClaim", "JobRun",
     "Membership", "OAuthTransaction", "PasswordReset", "Post", "PostMetric", "PurgeReceiptLink", "Report", "ReportConnection",
     "RecoveryCode", "ReportAgencyRecipient", "ReportDelivery", "ReportExternalRecipient", "ReportSettings",
-    "ReportUnsubscribe", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "WebhookDelivery", "Workspace", "utcnow",
+    "ReportUnsubscribe", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "WebhookDelivery", "Workspace", "WorkspaceBrand", "utcnow",
 ]
