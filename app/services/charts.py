@@ -174,3 +174,28 @@ def rows_markup(points: Series) -> Markup:
         f'<td>{"no data" if value is None else _thousands(value)}</td></tr>'
         for day, value in points
     ))
+
+
+def share_curve(points: Sequence[tuple[float, "float | None"]], unit: str = "s") -> Chart:
+    """A line of shares (0–1, drawn on a 0–100 % axis) over a numeric x such as seconds into a
+    video: a retention curve. Points sit at their x values, so uneven steps keep their spacing;
+    a None breaks the line, as in `line_chart`."""
+    points = sorted(points, key=lambda p: p[0])
+    known = [v for _, v in points if v is not None]
+    if not points or not known:
+        return Chart(WIDTH, HEIGHT, "", [], [], "", "", False, HEIGHT - PAD_BOTTOM)
+    lo, hi = 0.0, max(1.0, *known)
+    first, last = points[0][0], points[-1][0]
+    plot = WIDTH - PAD_LEFT - PAD_RIGHT
+    parts: list[str] = []
+    pen_down = False
+    for x, value in points:
+        if value is None:
+            pen_down = False
+            continue
+        px = round(PAD_LEFT + (x - first) / ((last - first) or 1) * plot, 2)
+        parts.append(f"{'L' if pen_down else 'M'}{px},{_y(value, lo, hi)}")
+        pen_down = True
+    ticks = [Tick(v, _y(v, lo, hi), f"{v * 100:.0f}%") for v in (0.0, 0.5, 1.0)]
+    return Chart(WIDTH, HEIGHT, " ".join(parts), [], ticks, f"{first:g} {unit}", f"{last:g} {unit}", True,
+                 HEIGHT - PAD_BOTTOM)
