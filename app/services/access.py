@@ -24,6 +24,19 @@ def workspaces_query(user: User) -> sa.Select:
     return q
 
 
+# Every page asks these questions, so their statements are built once: SQLAlchemy then
+# neither rebuilds the expression nor recomputes its cache key per request.
+_ALL_WORKSPACES = sa.select(Workspace).order_by(Workspace.name)
+_MEMBER_WORKSPACES = (
+    sa.select(Workspace, Membership.role)
+    .join(Membership, Membership.workspace_id == Workspace.id)
+    .where(Membership.user_id == sa.bindparam("user_id"))
+    .order_by(Workspace.name)
+)
+_ROLE = sa.select(Membership.role).where(Membership.user_id == sa.bindparam("user_id"),
+                                         Membership.workspace_id == sa.bindparam("workspace_id"))
+
+
 def _request_memo() -> dict | None:
     """A per-request memo (the shell, the route and the templates all ask the same
     questions); None outside a request, e.g. in jobs."""
@@ -41,7 +54,14 @@ def visible_workspaces(user: User) -> list[Workspace]:
     key = ("workspaces", user.id)
     if memo is not None and key in memo:
         return memo[key]
-    found = list(db.session.scalars(workspaces_query(user)))
+    if user.is_agency:
+        found = list(db.session.scalars(_ALL_WORKSPACES))
+    else:
+        # The member's role comes in the same query, so role_in() asks nothing more.
+        rows = db.session.execute(_MEMBER_WORKSPACES, {"user_id": user.id}).all()
+        found = [ws for ws, _ in rows]
+        if memo is not None:
+            memo.update({("role", user.id, ws.id): role for ws, role in rows})
     if memo is not None:
         memo[key] = found
     return found
@@ -54,9 +74,7 @@ def role_in(user: User, workspace_id: int) -> str | None:
     key = ("role", user.id, workspace_id)
     if memo is not None and key in memo:
         return memo[key]
-    role = db.session.scalar(
-        sa.select(Membership.role).where(Membership.user_id == user.id, Membership.workspace_id == workspace_id)
-    )
+    role = db.session.scalar(_ROLE, {"user_id": user.id, "workspace_id": workspace_id})
     if memo is not None:
         memo[key] = role
     return role
