@@ -1,4 +1,5 @@
-"""Weekly reports and their deliveries (one row per report and recipient)."""
+"""Reports (one per workspace and period: an ISO week or a calendar month) and their
+deliveries (one row per report and recipient)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -21,11 +22,14 @@ APPROVAL_WAITING = "waiting"
 APPROVAL_APPROVED = "approved"
 APPROVAL_EXPIRED = "expired"
 
+KIND_WEEKLY = "weekly"
+KIND_MONTHLY = "monthly"
+
 
 class Report(db.Model):
     __tablename__ = "reports"
     __data_inventory__ = {
-        "what": "Weekly reports per workspace: aggregate figures (followers, views, posts, engagement, "
+        "what": "Weekly and monthly reports per workspace: aggregate figures (followers, views, posts, engagement, "
                 "Spark Ads totals, top 3 posts). No comment text, no data about viewers.",
         "source_scopes": ["video.list", "video.insights", "user.info.stats", "user.insights"],
         "deleted": "A purged account's part of stored reports goes with its data: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
@@ -33,9 +37,10 @@ class Report(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     workspace_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
-    iso_week: so.Mapped[str] = so.mapped_column(sa.String(8))  # "2026-W21"
-    week_start: so.Mapped[date] = so.mapped_column(sa.Date)
-    week_end: so.Mapped[date] = so.mapped_column(sa.Date)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8), default=KIND_WEEKLY, server_default=KIND_WEEKLY)
+    period_key: so.Mapped[str] = so.mapped_column(sa.String(8))  # "2026-W21" (a week) or "2026-05" (a month)
+    period_start: so.Mapped[date] = so.mapped_column(sa.Date)
+    period_end: so.Mapped[date] = so.mapped_column(sa.Date)
     figures: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
     generated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     approval_status: so.Mapped[str | None] = so.mapped_column(sa.String(12))
@@ -43,13 +48,22 @@ class Report(db.Model):
     approved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     approved_by_user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     client_note: so.Mapped[str | None] = so.mapped_column(sa.String(500))  # the approver's note, atop the report
+    # When the schedule queued (or held for approval) this report's emails: the schedule
+    # does each (workspace, period) once; a report built from its page has none yet.
+    queued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    # The names from when every report was weekly; queries and constructors still accept them.
+    iso_week = so.synonym("period_key")
+    week_start = so.synonym("period_start")
+    week_end = so.synonym("period_end")
 
     deliveries: so.Mapped[list[ReportDelivery]] = so.relationship(
         back_populates="report", cascade="all, delete-orphan", passive_deletes=True
     )
 
     __table_args__ = (
-        sa.UniqueConstraint("workspace_id", "iso_week"),
+        sa.UniqueConstraint("workspace_id", "period_key"),
+        sa.CheckConstraint("kind IN ('weekly', 'monthly')", name="report_kind"),
         sa.CheckConstraint("approval_status IN ('waiting', 'approved', 'expired')", name="approval_status"),
     )
 
@@ -60,7 +74,7 @@ class ReportConnection(db.Model):
 
     __tablename__ = "report_connections"
     __data_inventory__ = {
-        "what": "Which connected accounts each weekly report drew on.",
+        "what": "Which connected accounts each report drew on.",
         "source_scopes": ["user.info.basic"],
         "deleted": "With the account's data: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
     }
