@@ -56,6 +56,52 @@ _ALL = (
         "change", "Change",
         "The period compared with the comparison period, in percent; shown only when both "
         "periods have every day's figure."),
+    # One post's page and the audience page.
+    Definition(
+        "saves", "Saves",
+        "Times viewers saved the post to their favourites (TikTok's favorites count)."),
+    Definition(
+        "average_watch_time", "Average watch time",
+        "Total time viewers spent watching the post divided by its views, as TikTok reports it."),
+    Definition(
+        "retention", "Retention",
+        "At each second of the video, the share of its viewers still watching: 100 % at the start, "
+        "the watch-through at the end."),
+    Definition(
+        "traffic_sources", "Traffic sources",
+        "Where the post's views came from (For You feed, Following, profile, search, sounds…), "
+        "as shares of its views."),
+    Definition(
+        "viewer_types", "New vs returning viewers",
+        "Shares of the post's viewers who were new to the account and who had watched it before, "
+        "as TikTok classifies them."),
+    Definition(
+        "post_followers", "New followers from the post",
+        "People who followed the account from this post, as TikTok attributes them."),
+    Definition(
+        "paid_impressions", "Paid impressions",
+        "Times the Spark Ads promoting the post were shown, from the TikTok Ads report."),
+    Definition(
+        "paid_views", "Paid views",
+        "Plays of the Spark Ads promoting the post (the ad report's video plays)."),
+    Definition(
+        "ctr", "CTR",
+        "Click-through rate: clicks on the ads divided by their impressions."),
+    Definition(
+        "cpm", "CPM",
+        "Cost per 1,000 impressions: spend divided by impressions, times 1,000, in the ad account's currency."),
+    Definition(
+        "new_lost_followers", "New and lost followers",
+        "People who followed (new) and unfollowed (lost) the account each day, as TikTok reports them "
+        "per UTC day; new minus lost is the day's change."),
+    Definition(
+        "demographics", "Follower demographics",
+        "Shares of the account's followers by age, gender, country and city on the day shown "
+        "(TikTok keeps no history); cities are only the top few, so they add up to less than 100 %."),
+    Definition(
+        "active_followers", "Active followers",
+        "Followers who were on TikTok in that hour, averaged over the same weekday and hour of the "
+        "last four weeks, in the workspace's timezone."),
 )
 
 DEFINITIONS: dict[str, Definition] = {d.key: d for d in _ALL}
