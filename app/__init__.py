@@ -137,6 +137,10 @@ def register_blueprints(app: Flask) -> None:
     from app.web import clients  # the clients overview, adding a client workspace, a workspace's settings
 
     app.register_blueprint(clients.bp)
+    from app.web import audience, post_insights  # one post's page; an account's audience and best time to post
+
+    app.register_blueprint(post_insights.bp)
+    app.register_blueprint(audience.bp)
     errors.init_app(app)
     context.init_app(app)
 

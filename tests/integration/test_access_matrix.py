@@ -231,6 +231,25 @@ ADMIN_POSTS |= {"members.invite", "members.resend_invite", "members.revoke_invit
                 "members.remove_member"}
 
 
+# One post's page and an account's audience page: readers of the post's account only
+# (test_post_page.py, test_audience_page.py).
+def _post_of(o):
+    from datetime import datetime, timezone
+
+    from app.models import Post
+
+    post = Post(connection_id=o["conn"].id, item_id=f"7{o['conn'].id:018d}", create_time=datetime.now(timezone.utc))
+    db.session.add(post)
+    db.session.commit()
+    return post
+
+
+SCOPED["post_insights.show"] = [lambda o: f"/performance/posts/{_post_of(o).id}"]
+SCOPED["post_insights.by_item"] = [lambda o: f"/performance/accounts/{o['conn'].id}/posts/{_post_of(o).item_id}"]
+SCOPED["audience.show"] = [lambda o: f"/performance/audience?account={o['conn'].id}",
+                           lambda o: f"/performance/audience?workspace={o['ws'].id}"]
+
+
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))
 def test_creator_is_refused_an_admin_action(client, people, endpoint):
     conn = make_connection(people.workspace, people.creator)

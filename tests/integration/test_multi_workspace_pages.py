@@ -82,6 +82,8 @@ def _values_for(rule, data) -> list[dict]:
             options = [data["reference"], "nope"]
         elif arg == "token":
             options = [data["token"], "nope"]
+        elif arg == "item_id":  # a TikTok item id: digits as text
+            options = ["7300000000000000001", "nope"]
         else:
             raise AssertionError(f"the walk does not know how to fill <{arg}> of {rule.rule}")
         combos = [{**c, arg: v} for c in combos for v in options]

@@ -81,7 +81,8 @@ def test_password_step_leads_to_the_second_step_and_signs_in_no_one(client, peop
 def _get_urls(app, conn):
     values = {"connection_id": conn.id, "week": "2026-W21", "reference": "ABCDEF0123456789ABCDEF01",
               "token": "x" * 40, "filename": "app.css", "workspace_id": conn.workspace_id,
-              "request_id": 1, "invite_id": 1, "member_id": 1, "user_id": 1, "recipient_id": 1}
+              "request_id": 1, "invite_id": 1, "member_id": 1, "user_id": 1, "recipient_id": 1,
+              "post_id": 1, "item_id": "1"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("sandbox.") or rule.endpoint in PUBLIC or "GET" not in rule.methods:
             continue
