@@ -37,3 +37,15 @@ def connect_account(live_server, s, ws_id, username="brassorbit3", untick=()):
     scopes = [sc for sc in re.findall(r'name="scope" value="([^"]+)" checked', consent.text) if sc not in untick]
     return s.post(live_server.url + "/sandbox/tiktok/v2/auth/authorize/decide",
                   data={**hidden, "username": username, "action": "grant", "scope": scopes})
+
+
+def link_ads(live_server, s, ws_id, username="brassorbit3"):
+    """Link `username`'s advertiser through the sandbox's Marketing API consent."""
+    token = csrf(s.get(live_server.url + "/settings/integrations").text)
+    r = s.post(live_server.url + "/tiktok/ads/connect", data={"csrf_token": token, "workspace_id": ws_id},
+               allow_redirects=False)
+    consent = s.get(r.headers["Location"])
+    nonce = re.search(r'name="nonce" value="([^"]+)"', consent.text).group(1)
+    landed = s.post(live_server.url + "/sandbox/tiktok/portal/auth/decide",
+                    data={"nonce": nonce, "accounts": username, "action": "grant"})
+    assert landed.ok and "Linked TikTok Ads account" in landed.text, landed.text[:500]

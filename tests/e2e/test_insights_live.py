@@ -3,7 +3,6 @@
 The sandbox refuses any field TikTok does not document (the old `metrics` request field
 included), so these pass only when the client asks TikTok's questions the way TikTok
 documents them."""
-import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -17,25 +16,13 @@ from app.sandbox import demo_data
 from app.services import report_figures
 from app.services.mail import outbox_messages
 from jobs.runner import run_job
-from tests.e2e.helpers import connect_account, csrf, sign_in
+from tests.e2e.helpers import connect_account, link_ads, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
 def sandbox(live_server):
     return live_server.app.extensions["tiktok_sandbox"].sandbox_state
-
-
-def link_ads(live_server, s, ws_id, username="brassorbit3"):
-    """Link `username`'s advertiser through the sandbox's Marketing API consent."""
-    token = csrf(s.get(live_server.url + "/settings/integrations").text)
-    r = s.post(live_server.url + "/tiktok/ads/connect", data={"csrf_token": token, "workspace_id": ws_id},
-               allow_redirects=False)
-    consent = s.get(r.headers["Location"])
-    nonce = re.search(r'name="nonce" value="([^"]+)"', consent.text).group(1)
-    landed = s.post(live_server.url + "/sandbox/tiktok/portal/auth/decide",
-                    data={"nonce": nonce, "accounts": username, "action": "grant"})
-    assert landed.ok and "Linked TikTok Ads account" in landed.text, landed.text[:500]
 
 
 def test_sync_keeps_daily_views_reach_followers_activity_and_demographics(live_server):
