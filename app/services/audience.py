@@ -111,6 +111,11 @@ class Audience:
     growth_missing: str | None
     activity_missing: str | None
 
+    @property
+    def needs_permission(self) -> bool:
+        """The account was connected without the permission these figures need."""
+        return self.connection.last_synced_at is not None and INSIGHTS_SCOPE not in self.connection.scopes
+
 
 # ------------------------------------------------------------------ pure parts
 
