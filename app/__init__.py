@@ -137,6 +137,10 @@ def register_blueprints(app: Flask) -> None:
     from app.web import clients  # the clients overview, adding a client workspace, a workspace's settings
 
     app.register_blueprint(clients.bp)
+    from app.web import branding, report_pdf  # a workspace's report branding; a report as a PDF
+
+    branding.init_app(app)
+    app.register_blueprint(report_pdf.bp)
     from app.web import audience, post_insights  # one post's page; an account's audience and best time to post
 
     app.register_blueprint(post_insights.bp)

@@ -14,6 +14,7 @@ that goes to many people is rendered once (`render`) and addressed per recipient
 from __future__ import annotations
 
 import logging
+import quopri
 import smtplib
 import socket
 import ssl
@@ -21,6 +22,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email import policy
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
 from pathlib import Path
 
 import css_inline
@@ -63,10 +66,50 @@ LONG_HEADERS = policy.SMTP.clone(max_line_length=998)
 
 
 class _Message(Message):
+    # Images the HTML part shows by `cid:` (content id, MIME type, bytes). They go with the
+    # HTML in a multipart/related part, where mail clients look for them, not as attachments.
+    related: tuple[tuple[str, str, bytes], ...] = ()
+
     def _message(self):
         msg = super()._message()
+        if self.related:
+            _relate_images(msg, self.related)
+        _fold_long_lines(msg)
         msg.policy = LONG_HEADERS
         return msg
+
+
+def _fold_long_lines(msg) -> None:
+    """Quoted-printable for any text part with a line over SMTP's 998 octets (RFC 5321
+    4.5.3.1.6): Flask-Mail sends UTF-8 parts as raw 8bit, and CSS inlined onto a table
+    row easily passes that; servers refuse such a message ("500 Line too long")."""
+    for part in msg.walk():
+        if part.get_content_maintype() != "text" or part.is_multipart():
+            continue
+        body = part.get_payload(decode=True) or b""
+        if any(len(line) > 998 for line in body.splitlines()):
+            del part["Content-Transfer-Encoding"]
+            part.set_payload(quopri.encodestring(body).decode("ascii"))
+            part["Content-Transfer-Encoding"] = "quoted-printable"
+
+
+def _relate_images(msg, images) -> None:
+    """Replace the text/html part of `msg` by multipart/related(html, images…)."""
+    for container in msg.walk():
+        if not container.is_multipart():
+            continue
+        parts = container.get_payload()
+        for i, part in enumerate(parts):
+            if part.get_content_type() == "text/html":
+                related = MIMEMultipart("related")
+                related.attach(part)
+                for cid, mimetype, data in images:
+                    image = MIMEImage(data, _subtype=mimetype.split("/", 1)[1])
+                    image.add_header("Content-ID", f"<{cid}>")
+                    image.add_header("Content-Disposition", "inline")
+                    related.attach(image)
+                parts[i] = related
+                return
 
 
 def _refuse_line_breaks(*headers: str) -> None:

@@ -250,6 +250,20 @@ SCOPED["audience.show"] = [lambda o: f"/performance/audience?account={o['conn'].
                            lambda o: f"/performance/audience?workspace={o['ws'].id}"]
 
 
+# Report branding (test_branding.py): the settings page and its actions are for agency staff
+# (client admins and creators 403, outsiders 404); the logo and the accent stylesheet are for
+# the workspace's members. A report's PDF (test_report_pdf.py): the report page's readers.
+SCOPED["branding.index"] = [lambda o: f"/settings/branding?workspace={o['ws'].id}"]
+SCOPED["branding.logo"] = [lambda o: f"/brand/{o['ws'].id}/logo"]
+SCOPED["branding.accent_css"] = [lambda o: f"/brand/{o['ws'].id}/accent.css"]
+SCOPED["report_pdf.download"] = [lambda o: f"/reports/2026-W21.pdf?workspace={o['ws'].id}"]
+SCOPED_POSTS["branding.update"] = lambda o: ("/settings/branding", {"workspace_id": o["ws"].id,
+                                                                    "accent_color": "#123456"})
+SCOPED_POSTS["branding.upload_logo"] = lambda o: ("/settings/branding/logo", {"workspace_id": o["ws"].id})
+SCOPED_POSTS["branding.remove_logo"] = lambda o: ("/settings/branding/logo/remove", {"workspace_id": o["ws"].id})
+ADMIN_POSTS |= {"branding.update", "branding.upload_logo", "branding.remove_logo"}
+
+
 @pytest.mark.parametrize("endpoint", sorted(ADMIN_POSTS))
 def test_creator_is_refused_an_admin_action(client, people, endpoint):
     conn = make_connection(people.workspace, people.creator)
