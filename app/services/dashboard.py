@@ -1,17 +1,23 @@
 """The performance dashboard for one connection: load, compute (services/metrics.py), shape.
 
+The period is the last 7, 28 or 90 complete days or a custom run of days (workspace
+timezone), compared with the days just before it or the same days a year earlier; tiles,
+charts, the posts table and the CSV export all cover it.
+
 Query budget: a fixed number of SQL statements whatever the number of posts or days —
-the snapshots of the range (1), the posts of the two KPI windows (1), the Spark Ads rows
-of the window (1), the table's page with its total (1: the Spark badge is a correlated
-EXISTS, the total a scalar subquery; a page past the last adds two), plus one for post
-view gains only when daily account views are missing for some day of the range. The
-posts table alone is 1. Posts are read as plain columns (POST_ROW_COLUMNS), never as
-ORM objects. Existing indexes
-serve them: account_snapshots (connection_id, day) unique, posts (connection_id,
-create_time), post_metrics (post_id, day) unique, spark_ad_metrics (post_id).
+the snapshots of the period and its comparison (1), the posts' counts and engagement sums
+for both, aggregated in SQL (1), the Spark Ads rows of the period (1), the table's page
+with its total (1: the Spark badge is a correlated EXISTS, the total a scalar subquery; a
+page past the last adds two), plus one for post view gains only when daily account views
+are missing for some day. The posts table alone is 1. Posts are read as plain columns
+(POST_ROW_COLUMNS) or sums, never as ORM objects. Existing indexes serve them:
+account_snapshots (connection_id, day) unique, posts (connection_id, create_time),
+post_metrics (post_id, day) unique, spark_ad_metrics (post_id).
 
 Sorting and paging come from allow-lists and are clamped: any input gives a valid
-table, never an error (the parameters are untrusted query-string input).
+table, never an error (the parameters are untrusted query-string input). A custom range
+is different: the user typed it, so a bad one is refused with a message that says what
+to fix (RangeError), not silently replaced.
 """
 from __future__ import annotations
 
@@ -29,11 +35,18 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import (AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection, User,
                         Workspace)
-from app.models.connection import STATUS_DISCONNECTED
+from app.models.connection import STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
 from app.services import access, charts, metrics
 
-RANGES = (30, 90)
-DEFAULT_RANGE = 30
+RANGES = (7, 28, 90)
+DEFAULT_RANGE = 28
+MAX_RANGE_DAYS = 366  # a custom range: a year (a leap year's) at most
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only
+# TikTok's business metrics arrive 24–48 h late: the newest days of a period may be empty.
+REPORTING_DELAY_DAYS = 2
+# How far before a period the followers delta looks for its basis when the day before is
+# missing (snapshots are loaded for the period and this many days before it).
+FOLLOWERS_LOOKBACK_DAYS = 7
 PAGE_SIZE = 20
 MAX_PAGE = 100_000  # before clamping to the last page; keeps OFFSET arithmetic sane
 EXPORT_LIMIT = 10_000
@@ -68,18 +81,51 @@ SORT_COLUMNS = {
 # ------------------------------------------------------------------ parameters
 
 
+class RangeError(ValueError):
+    """A custom range that cannot be shown; `message` says what to change."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class TableParams:
+    """The dashboard's state as the URL holds it: period, comparison and table order.
+    Hashable: the fragment cache keys on it."""
+
     sort: str = DEFAULT_SORT
     direction: str = "desc"
     page: int = 1
-    range_days: int = DEFAULT_RANGE
+    range_days: int = DEFAULT_RANGE  # a preset; a custom range sets start and end instead
+    start: date | None = None
+    end: date | None = None
+    compare: str = "previous"
+
+    @property
+    def custom(self) -> bool:
+        return self.start is not None and self.end is not None
+
+    def window(self, today: date, tz: ZoneInfo) -> metrics.Window:
+        """The period's days: the custom range, else the last `range_days` complete days."""
+        if self.custom:
+            return metrics.Window(self.start, self.end, tz)  # type: ignore[arg-type]
+        return metrics.Window(today - timedelta(days=self.range_days), today - timedelta(days=1), tz)
+
+    def range_args(self, **changes) -> dict:
+        """URL arguments for the period and comparison alone (a range link keeps no page)."""
+        if self.custom:
+            args: dict = {"from": self.start.isoformat(), "to": self.end.isoformat()}  # type: ignore[union-attr]
+        else:
+            args = {"range": self.range_days}
+        if self.compare != "previous":
+            args["compare"] = self.compare
+        args.update(changes)
+        return {k: v for k, v in args.items() if v is not None}  # None: leave the argument out
 
     def query_args(self, **changes) -> dict:
         """URL arguments for this table state, with `changes` applied."""
-        args = {"range": self.range_days, "sort": self.sort, "dir": self.direction, "page": self.page}
-        args.update(changes)
-        return args
+        return self.range_args(**{"sort": self.sort, "dir": self.direction, "page": self.page, **changes})
 
     def toggled(self, sort: str) -> dict:
         """Arguments for clicking a column header: same column flips, a new one starts desc
@@ -89,6 +135,9 @@ class TableParams:
         else:
             direction = "asc" if sort == "caption" else "desc"
         return self.query_args(sort=sort, dir=direction, page=1)
+
+    def with_page(self, page: int) -> "TableParams":
+        return TableParams(self.sort, self.direction, page, self.range_days, self.start, self.end, self.compare)
 
 
 def _int_or(value: str | None, default: int) -> int:
@@ -103,16 +152,61 @@ def parse_range(value: str | None) -> int:
     return days if days in RANGES else DEFAULT_RANGE
 
 
-def parse_table_params(args: Mapping[str, str]) -> TableParams:
-    """Anything in, a valid table state out: unknown sort → default, page clamped ≥ 1."""
+def _long(day: date) -> str:
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def _parse_day(text: str, which: str) -> date:
+    if not _ISO_DATE.fullmatch(text):
+        shown = text if len(text) <= 20 else text[:19] + "…"
+        raise RangeError(f"The {which} date must be a date like 2026-11-24, not \u201c{shown}\u201d.")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise RangeError(f"There is no {text}: check the {which} date.") from None
+    if day.year < metrics.FIRST_WEEK_YEAR:
+        raise RangeError(f"The {which} date must be in {metrics.FIRST_WEEK_YEAR} or later.")
+    return day
+
+
+def parse_custom_range(start_text: str | None, end_text: str | None, today: date) -> tuple[date, date]:
+    """A custom range from the URL's `from`/`to` (YYYY-MM-DD, workspace timezone): both
+    given, start ≤ end, ending by the last complete day, at most MAX_RANGE_DAYS long."""
+    start_text, end_text = (start_text or "").strip(), (end_text or "").strip()
+    if not start_text or not end_text:
+        raise RangeError("Choose both a start and an end date for a custom range.")
+    start, end = _parse_day(start_text, "start"), _parse_day(end_text, "end")
+    if start > end:
+        raise RangeError(f"The start date ({_long(start)}) is after the end date ({_long(end)}).")
+    last = today - timedelta(days=1)
+    if end > last:
+        raise RangeError(f"The end date can be {_long(last)} at the latest: the days after it are not over yet.")
+    length = (end - start).days + 1
+    if length > MAX_RANGE_DAYS:
+        raise RangeError(f"A range can be at most {MAX_RANGE_DAYS} days long; {_long(start)} to {_long(end)} "
+                         f"is {length} days.")
+    return start, end
+
+
+def parse_table_params(args: Mapping[str, str], *, today: date) -> TableParams:
+    """Anything in, a valid table state out: unknown sort → default, page clamped ≥ 1, an
+    unknown preset → the default range, an unknown comparison → the previous period. Only
+    a custom range (`from`/`to`, typed by the user) is refused, with RangeError."""
     sort = args.get("sort") or DEFAULT_SORT
     direction = args.get("dir") or "desc"
     page = _int_or(args.get("page"), 1)
+    compare = args.get("compare") or "previous"
+    start = end = None
+    if "from" in args or "to" in args:
+        start, end = parse_custom_range(args.get("from"), args.get("to"), today)
     return TableParams(
         sort=sort if sort in SORT_COLUMNS else DEFAULT_SORT,
         direction=direction if direction in SORT_DIRECTIONS else "desc",
         page=min(max(page, 1), MAX_PAGE),
-        range_days=parse_range(args.get("range")),
+        range_days=parse_range(args.get("range")) if start is None else (end - start).days + 1,  # type: ignore[operator]
+        start=start,
+        end=end,
+        compare=compare if compare in metrics.COMPARISONS else "previous",
     )
 
 
@@ -120,26 +214,36 @@ def parse_table_params(args: Mapping[str, str]) -> TableParams:
 
 
 class AccountLink(NamedTuple):
-    """What the account switcher shows of an account, and what its data version is (the
-    fragment cache's key): a page lists every account but renders only one, from cache.
-    A NamedTuple: made from each row of the list, several times cheaper than a dataclass."""
+    """What the account switcher shows of an account, what the dashboard's state banner
+    reads, and what its data version is (the fragment cache's key): a page lists every
+    account but renders only one, from cache. A NamedTuple: made from each row of the
+    list, several times cheaper than a dataclass."""
 
     id: int
     username: str
     status: str
     last_synced_at: datetime | None
     sync_requested_at: datetime | None
+    workspace_id: int
+    granted_scopes: str
+    last_error: str | None
+    next_sync_at: datetime | None
+    disconnected_at: datetime | None
+    purge_after: datetime | None
 
     @property
     def is_disconnected(self) -> bool:
         return self.status == STATUS_DISCONNECTED
 
-    # The model's own predicate (it reads only the fields above), not a second definition.
+    # The model's own predicates (they read only the fields above), not second definitions.
     is_syncing = TikTokConnection.is_syncing
+    scopes = TikTokConnection.scopes
 
 
 _LINK_COLUMNS = (TikTokConnection.id, TikTokConnection.username, TikTokConnection.status,
-                 TikTokConnection.last_synced_at, TikTokConnection.sync_requested_at)
+                 TikTokConnection.last_synced_at, TikTokConnection.sync_requested_at, TikTokConnection.workspace_id,
+                 TikTokConnection.granted_scopes, TikTokConnection.last_error, TikTokConnection.next_sync_at,
+                 TikTokConnection.disconnected_at, TikTokConnection.purge_after)
 
 
 def account_links(user: User, workspace: Workspace, *, only: int | None = None) -> list[AccountLink]:
@@ -176,6 +280,11 @@ class PostTable:
     rows: list[PostView]
     total: int
     pages: int
+    window: metrics.Window
+
+    @property
+    def period(self) -> str:
+        return metrics.window_label(self.window)
 
     @property
     def page(self) -> int:
@@ -195,9 +304,28 @@ class PostTable:
         return (self.page - 1) * PAGE_SIZE + len(self.rows)
 
 
-@dataclass(frozen=True)
-class Tile:
-    as_of: datetime | None  # local time
+class Why(NamedTuple):
+    """Why a figure is missing or partial, in words, and whether reconnecting fixes it."""
+
+    text: str
+    reconnect: bool = False
+
+
+# What each permission feeds, in the words the dashboard uses (TikTok's scope names).
+PERMISSION_NAMES = {
+    "user.insights": "the Insights permission",
+    "user.info.stats": "the profile stats permission",
+    "video.list": "the video list permission",
+    "video.insights": "the video insights permission",
+}
+
+
+def _needs(scope: str) -> Why:
+    return Why(f"Needs {PERMISSION_NAMES[scope]}", reconnect=True)
+
+
+DELAYED = Why("TikTok reports with a 48 h delay")
+NO_POSTS = Why("No posts in this period")
 
 
 @dataclass
@@ -205,14 +333,16 @@ class Dashboard:
     connection: TikTokConnection | AccountLink
     tz: ZoneInfo
     window: metrics.Window
-    range_days: int
+    compare: metrics.Window
+    params: TableParams
     followers: metrics.Followers
+    followers_compare_delta: int | None
     views: metrics.Views
     engagement: metrics.Engagement
     cadence: metrics.Cadence
+    compare_posts: int
     paid: metrics.Paid | None
     paid_currency: str | None
-    top_posts: list[PostView]
     followers_series: list[tuple[date, int | None]]
     views_series: list[tuple[date, int | None]]
     followers_chart: charts.Chart
@@ -223,7 +353,65 @@ class Dashboard:
     has_posts: bool
     syncing: bool
     never_synced: bool
+    why: dict[str, Why] = field(default_factory=dict)  # figure -> why it is missing or partial
     views_from_posts: list[date] = field(default_factory=list)
+
+    @property
+    def range_days(self) -> int:
+        return self.window.length
+
+    @property
+    def label(self) -> str:
+        """"Nov 24–30 vs Nov 17–23": both windows written out, so figures can be reconciled."""
+        return metrics.comparison_label(self.window, self.compare)
+
+    @property
+    def period(self) -> str:
+        return metrics.window_label(self.window, self.window.start.year != self.compare.start.year)
+
+    @property
+    def compare_period(self) -> str:
+        return metrics.window_label(self.compare, self.window.start.year != self.compare.start.year)
+
+    @property
+    def compare_name(self) -> str:
+        return "same days last year" if self.params.compare == "year" else f"previous {self.compare.length} days"
+
+    @property
+    def is_live(self) -> bool:
+        return not self.connection.is_disconnected
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """The dashboard's banner for the selected account: what is happening to its data."""
+
+    kind: str  # "disconnected" | "needs_reconnect" | "failed" | "syncing" | "never_synced" | "synced"
+    last_synced_at: datetime | None  # local time
+    next_sync_at: datetime | None  # local time
+    purge_after: datetime | None  # local time
+    disconnected_at: datetime | None  # local time
+    error: str | None
+
+
+def connection_state(connection: TikTokConnection | AccountLink, tz: ZoneInfo) -> ConnectionState:
+    """Which banner: a disconnected or needs-reconnect account says so first; a recorded
+    error beats "syncing" (a failed sync never completes, so it would say syncing forever)."""
+    if connection.is_disconnected:
+        kind = "disconnected"
+    elif connection.status == STATUS_NEEDS_RECONNECT:
+        kind = "needs_reconnect"
+    elif connection.last_error:
+        kind = "failed"
+    elif connection.last_synced_at is None:
+        kind = "never_synced"
+    elif connection.is_syncing:
+        kind = "syncing"
+    else:
+        kind = "synced"
+    return ConnectionState(kind, _local(connection.last_synced_at, tz), _local(connection.next_sync_at, tz),
+                           _local(connection.purge_after, tz), _local(connection.disconnected_at, tz),
+                           connection.last_error)
 
 
 # ------------------------------------------------------------------ loading
@@ -255,8 +443,8 @@ def _post_view(row: metrics.PostRow, tz: ZoneInfo, boosted: bool = False) -> Pos
     )
 
 
-def _range_start(now: datetime, tz: ZoneInfo, range_days: int) -> datetime:
-    return metrics.last_complete_days(now, tz, range_days).starts_at
+def _window(params: TableParams, now: datetime, tz: ZoneInfo) -> metrics.Window:
+    return params.window(metrics.local_day(now, tz), tz)
 
 
 # A post as metrics.PostRow reads it, in PostRow's field order: selected as plain columns,
@@ -267,8 +455,10 @@ POST_ROW_COLUMNS = (
 )
 
 
-def _table_query(connection_id: int, since: datetime) -> sa.Select:
-    return sa.select(*POST_ROW_COLUMNS).where(Post.connection_id == connection_id, Post.create_time >= since)
+def _table_query(connection_id: int, window: metrics.Window) -> sa.Select:
+    return sa.select(*POST_ROW_COLUMNS).where(Post.connection_id == connection_id,
+                                              Post.create_time >= window.starts_at,
+                                              Post.create_time < window.ends_before)
 
 
 def _boosted_expr():
@@ -294,7 +484,8 @@ def posts_table(connection: TikTokConnection | AccountLink, workspace: Workspace
     stops after PAGE_SIZE rows when the sort has an index. A page past the last one costs
     a count and the last page."""
     tz = metrics.workspace_tz(workspace.timezone)
-    base = _table_query(connection.id, _range_start(now, tz, params.range_days))
+    window = _window(params, now, tz)
+    base = _table_query(connection.id, window)
     total_q = sa.select(sa.func.count()).select_from(base.subquery()).scalar_subquery()
 
     def page(params: TableParams) -> list:
@@ -305,17 +496,17 @@ def posts_table(connection: TikTokConnection | AccountLink, workspace: Workspace
     total = rows[0][-1] if rows else db.session.scalar(sa.select(total_q)) or 0
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     if params.page > pages:
-        params = TableParams(params.sort, params.direction, pages, params.range_days)
+        params = params.with_page(pages)
         rows = page(params) if total else []
     views = [_post_view(metrics.PostRow(*row[:-2]), tz, bool(row[-2])) for row in rows]
-    return PostTable(connection.id, params, views, total, pages)
+    return PostTable(connection.id, params, views, total, pages, window)
 
 
 def export_rows(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
                 now: datetime) -> list[PostView]:
     """Every post of the table (all pages) in the table's order, for the CSV export."""
     tz = metrics.workspace_tz(workspace.timezone)
-    base = _table_query(connection.id, _range_start(now, tz, params.range_days))
+    base = _table_query(connection.id, _window(params, now, tz))
     q = _ordered(base.add_columns(_boosted_expr()), params).limit(EXPORT_LIMIT)
     return [_post_view(metrics.PostRow(*row[:-1]), tz, bool(row[-1])) for row in db.session.execute(q)]
 
@@ -376,50 +567,151 @@ def _load_paid(connection_id: int, window: metrics.Window) -> tuple[metrics.Paid
     return result, currency
 
 
+# The period's and the comparison's snapshots (two runs of days, one statement, built once).
+_SNAPSHOTS_OF_TWO_RUNS = (
+    sa.select(AccountSnapshot.day, AccountSnapshot.followers_count, AccountSnapshot.video_views,
+              AccountSnapshot.captured_at)
+    .where(AccountSnapshot.connection_id == sa.bindparam("connection_id"),
+           sa.or_(AccountSnapshot.day.between(sa.bindparam("a_first"), sa.bindparam("a_last")),
+                  AccountSnapshot.day.between(sa.bindparam("b_first"), sa.bindparam("b_last"))))
+    .order_by(AccountSnapshot.day)
+)
+
+
+def _post_sums(prefix: str) -> tuple:
+    """Posts published in one window (bounds bound as `<prefix>_start`/`<prefix>_end`):
+    how many, and the engagement rate's two sums over those whose views, likes, comments
+    and shares are all known (metrics.rate_of_sums divides them). Cast back to integers:
+    PostgreSQL sums BIGINT as NUMERIC."""
+    inside = sa.and_(Post.create_time >= sa.bindparam(f"{prefix}_start", type_=Post.create_time.type),
+                     Post.create_time < sa.bindparam(f"{prefix}_end", type_=Post.create_time.type))
+    known = sa.and_(inside, Post.views.is_not(None), Post.likes.is_not(None), Post.comments.is_not(None),
+                    Post.shares.is_not(None))
+    return inside, (
+        sa.func.count(sa.case((inside, 1))),
+        sa.cast(sa.func.sum(sa.case((known, Post.likes + Post.comments + Post.shares))), sa.BigInteger),
+        sa.cast(sa.func.sum(sa.case((known, Post.views))), sa.BigInteger),
+    )
+
+
+_in_period, _period_sums = _post_sums("p")
+_in_compare, _compare_sums = _post_sums("c")
+# Both windows' post counts and engagement sums, and when the posts' counts were last
+# fetched: one row, whatever the number of posts (and right when the windows overlap).
+_POST_TOTALS = (
+    sa.select(*_period_sums, *_compare_sums, sa.func.max(Post.metrics_as_of))
+    .where(Post.connection_id == sa.bindparam("connection_id"), sa.or_(_in_period, _in_compare))
+)
+
+
+class PostTotals(NamedTuple):
+    posts: int
+    interactions: int | None
+    views: int | None
+    compare_posts: int
+    compare_interactions: int | None
+    compare_views: int | None
+    as_of: datetime | None
+
+
+def _snapshots_for(connection_id: int, window: metrics.Window, compare: metrics.Window) -> list[metrics.AccountDay]:
+    back = timedelta(days=FOLLOWERS_LOOKBACK_DAYS)
+    rows = db.session.execute(_SNAPSHOTS_OF_TWO_RUNS, {
+        "connection_id": connection_id, "a_first": compare.start - back, "a_last": compare.end,
+        "b_first": window.start - back, "b_last": window.end,
+    })
+    return [metrics.AccountDay(*row) for row in rows]
+
+
+def _post_totals(connection_id: int, window: metrics.Window, compare: metrics.Window) -> PostTotals:
+    row = db.session.execute(_POST_TOTALS, {
+        "connection_id": connection_id, "p_start": window.starts_at, "p_end": window.ends_before,
+        "c_start": compare.starts_at, "c_end": compare.ends_before,
+    }).one()
+    return PostTotals(*row)
+
+
+def _missing_reason(days: list[date], scopes: list[str], scope: str, today: date) -> Why:
+    """Why `days` have no figure: a permission not granted, TikTok's reporting delay (only
+    the newest days missing), or plainly none sent."""
+    if scope not in scopes:
+        return _needs(scope)
+    if days and all(d >= today - timedelta(days=REPORTING_DELAY_DAYS) for d in days):
+        return DELAYED
+    return Why("TikTok sent no figures for these days")
+
+
+def _why(board_views: metrics.Views, followers: metrics.Followers, missing_views: list[date],
+         missing_followers: list[date], totals: PostTotals, scopes: list[str], window: metrics.Window,
+         today: date) -> dict[str, Why]:
+    why: dict[str, Why] = {}
+    if followers.count is None:
+        why["followers"] = (_needs("user.info.stats") if "user.info.stats" not in scopes and "user.insights" not in scopes
+                            else Why("TikTok has not sent a follower count yet"))
+    if followers.delta is None:
+        why["followers_delta"] = _missing_reason(missing_followers, scopes, "user.insights", today)
+    if missing_views:
+        why["views"] = _missing_reason(missing_views, scopes, "user.insights", today)
+    if missing_followers and len(missing_followers) == window.length:
+        why["followers_chart"] = _missing_reason(missing_followers, scopes, "user.insights", today)
+    if totals.posts == 0:
+        why["posts"] = _needs("video.list") if "video.list" not in scopes else NO_POSTS
+    if not totals.views:
+        why["engagement"] = why.get("posts") or Why("No views yet on the posts of this period")
+    if "video.insights" not in scopes:
+        why["watch_through"] = _needs("video.insights")
+    return why
+
+
 def build_dashboard(connection: TikTokConnection | AccountLink, workspace: Workspace, params: TableParams, *,
                     now: datetime) -> Dashboard:
     tz = metrics.workspace_tz(workspace.timezone)
-    window = metrics.last_complete_days(now, tz)
-    chart_days = metrics.last_complete_days(now, tz, params.range_days).days
-    first_needed = min(chart_days[0], window.previous().start) - timedelta(days=1)
+    today = metrics.local_day(now, tz)
+    window = params.window(today, tz)
+    compare = metrics.comparison_window(window, params.compare)
 
-    snapshots = load_snapshots([connection.id], first_needed)[connection.id]
-    post_rows = [metrics.PostRow(*row) for row in db.session.execute(
-        sa.select(*POST_ROW_COLUMNS).where(Post.connection_id == connection.id,
-                                           Post.create_time >= window.previous().starts_at)
-    )]
-    missing = metrics.days_missing_daily_views(snapshots, chart_days)
-    gains = load_post_gains({connection.id: missing}, tz).get(connection.id, {})
+    snapshots = _snapshots_for(connection.id, window, compare)
+    totals = _post_totals(connection.id, window, compare)
+    both = sorted(set(compare.days) | set(window.days))
+    missing = metrics.days_missing_daily_views(snapshots, both)
+    gains = load_post_gains({connection.id: missing}, tz).get(connection.id, {}) if missing else {}
     paid, currency = _load_paid(connection.id, window)
     table = posts_table(connection, workspace, params, now=now)
 
-    views_series = metrics.views_per_day(snapshots, chart_days, gains)
-    followers_series = metrics.followers_series(snapshots, chart_days)
+    views_series = metrics.views_per_day(snapshots, window.days, gains)
+    followers_series = metrics.followers_series(snapshots, window.days)
+    views = metrics.views(snapshots, window, gains, compare)
+    followers = metrics.followers(snapshots, window)
     captured = [s.captured_at for s in snapshots if s.captured_at is not None]
-    posts_seen = [p.metrics_as_of for p in post_rows if p.metrics_as_of is not None]
+    scopes = connection.scopes
     return Dashboard(
         connection=connection,
         tz=tz,
         window=window,
-        range_days=params.range_days,
-        followers=metrics.followers(snapshots, window),
-        views=metrics.views(snapshots, window, gains),
-        engagement=metrics.engagement(post_rows, window),
-        cadence=metrics.cadence(post_rows, window, workspace.cadence_target),
+        compare=compare,
+        params=params,
+        followers=followers,
+        followers_compare_delta=metrics.followers(snapshots, compare).delta,
+        views=views,
+        engagement=metrics.engagement_change(metrics.rate_of_sums(totals.interactions, totals.views),
+                                             metrics.rate_of_sums(totals.compare_interactions, totals.compare_views)),
+        cadence=metrics.cadence_of(totals.posts, window, workspace.cadence_target),
+        compare_posts=totals.compare_posts,
         paid=paid,
         paid_currency=currency,
-        top_posts=[_post_view(p, tz) for p in metrics.top_posts(post_rows, window)],
         followers_series=followers_series,
         views_series=views_series,
         followers_chart=charts.line_chart(followers_series),
         views_chart=charts.bar_chart(views_series),
         table=table,
         snapshots_as_of=_local(max(captured, default=None) or connection.last_synced_at, tz),
-        posts_as_of=_local(max(posts_seen, default=None) or connection.last_synced_at, tz),
-        has_posts=table.total > 0 or bool(post_rows),
+        posts_as_of=_local(totals.as_of or connection.last_synced_at, tz),
+        has_posts=table.total > 0 or totals.compare_posts > 0,
         syncing=connection.is_syncing or connection.last_synced_at is None,
         never_synced=connection.last_synced_at is None,
-        views_from_posts=[d for d in missing if d in gains],
+        why=_why(views, followers, [d for d, v in views_series if v is None],
+                 [d for d, v in followers_series if v is None], totals, scopes, window, today),
+        views_from_posts=[d for d in missing if d in gains and window.contains(d)],
     )
 
 
@@ -427,8 +719,11 @@ def build_dashboard(connection: TikTokConnection | AccountLink, workspace: Works
 
 
 def export_filename(connection: TikTokConnection | AccountLink, params: TableParams) -> str:
-    """brassorbit3-posts-30d.csv; only [A-Za-z0-9._-] from the username (header-safe)."""
+    """brassorbit3-posts-28d.csv, or …-posts-2026-11-01-to-2026-11-30.csv for a custom
+    range; only [A-Za-z0-9._-] from the username (header-safe)."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", connection.username or "") or "account"
+    if params.custom:
+        return f"{name}-posts-{params.start.isoformat()}-to-{params.end.isoformat()}.csv"  # type: ignore[union-attr]
     return f"{name}-posts-{params.range_days}d.csv"
 
 

@@ -5,8 +5,8 @@ turn them into the small dataclasses below and pass `now`/`tz` explicitly.
 
 Conventions
 - A *window* is a run of whole calendar days in the workspace's timezone, `[start, end]`
-  inclusive. The dashboard uses the last 7 complete days (`last_complete_days`), the
-  report an ISO week (`iso_week_window`).
+  inclusive. The dashboard uses the last 7, 28 or 90 complete days (`last_complete_days`)
+  or a custom run of days, the report an ISO week (`iso_week_window`).
 - `AccountDay.day` and `PostDay.day` are calendar days as stored by the sync (the
   account's/workspace's day); `PostRow.create_time` is an aware datetime and is bucketed
   into the workspace's timezone here.
@@ -24,7 +24,10 @@ Where the product's definitions leave a choice, these are the decisions (and the
   windows are complete (comparing a partial week would mislead) and the previous is > 0.
 - Engagement of a window: over the posts published in it whose views, likes, comments and
   shares are all known; None when their views sum to 0 or there are none.
-- Cadence: the target is posts per week, and every window here is 7 days long.
+- Cadence: the target is posts per week; a window of another length (the dashboard's 28
+  or 90 days, a custom range) needs that share of it, rounded up.
+- Comparison: with the window just before (same length) by default, or the same days a
+  year earlier (`comparison_window`); labels write both out (`comparison_label`).
 """
 from __future__ import annotations
 
@@ -80,8 +83,49 @@ class Window:
         """The window of the same length just before this one."""
         return Window(self.start - timedelta(days=self.length), self.start - timedelta(days=1), self.tz)
 
+    def year_before(self) -> Window:
+        """The same calendar days one year earlier (Feb 29 becomes Feb 28)."""
+        return Window(_year_before(self.start), _year_before(self.end), self.tz)
+
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # Feb 29
+        return day.replace(year=day.year - 1, day=28)
+
+
+COMPARISONS = ("previous", "year")
+
+
+def comparison_window(window: Window, compare: str) -> Window:
+    """What `window` is compared with: "previous" (the same number of days just before) or
+    "year" (the same days a year earlier)."""
+    return window.year_before() if compare == "year" else window.previous()
+
+
+def _day_label(day: date, with_year: bool) -> str:
+    return f"{day:%b} {day.day}, {day.year}" if with_year else f"{day:%b} {day.day}"
+
+
+def window_label(window: Window, with_year: bool = False) -> str:
+    """"Nov 24–30", "Nov 24 – Dec 7", "Dec 28, 2025 – Jan 3, 2026", "Nov 24"."""
+    start, end = window.start, window.end
+    with_year = with_year or start.year != end.year
+    if start == end:
+        return _day_label(start, with_year)
+    if start.month == end.month and start.year == end.year:
+        return f"{start:%b} {start.day}–{end.day}" + (f", {end.year}" if with_year else "")
+    return f"{_day_label(start, with_year)} – {_day_label(end, with_year)}"
+
+
+def comparison_label(window: Window, compare: Window) -> str:
+    """"Nov 24–30 vs Nov 17–23"; years written out when the days are not all in one year."""
+    with_year = len({window.start.year, window.end.year, compare.start.year, compare.end.year}) > 1
+    return f"{window_label(window, with_year)} vs {window_label(compare, with_year)}"
 
 
 def local_day(moment: datetime, tz: ZoneInfo) -> date:
@@ -315,9 +359,11 @@ def _window_sum(series: dict[date, int | None], window: Window) -> tuple[int | N
     return (sum(known) if known else None), len(values) - len(known)
 
 
-def views(snapshots: Iterable[AccountDay], window: Window, post_gains: dict[date, int] | None = None) -> Views:
-    """Views gained in the window, and the change vs the window before (both complete)."""
-    prev = window.previous()
+def views(snapshots: Iterable[AccountDay], window: Window, post_gains: dict[date, int] | None = None,
+          compare: Window | None = None) -> Views:
+    """Views gained in the window, and the change vs `compare` (the window before unless
+    given), both complete."""
+    prev = compare or window.previous()
     series = dict(views_per_day(list(snapshots), prev.days + window.days, post_gains))
     total, missing = _window_sum(series, window)
     previous, prev_missing = _window_sum(series, prev)
@@ -355,7 +401,14 @@ def posts_in_window(posts: Iterable[PostRow], window: Window) -> list[PostRow]:
 
 
 def cadence(posts: Iterable[PostRow], window: Window, target: int) -> Cadence:
-    return Cadence(len(posts_in_window(posts, window)), max(int(target or 0), 0))
+    return cadence_of(len(posts_in_window(posts, window)), window, target)
+
+
+def cadence_of(posts: int, window: Window, target: int) -> Cadence:
+    """`target` is posts per week; a window of another length needs its share of it,
+    rounded up (28 days: 4 x target; 10 days at 3 a week: 5)."""
+    weekly = max(int(target or 0), 0)
+    return Cadence(posts, -(-weekly * window.length // WINDOW_DAYS))
 
 
 def post_engagement(post: PostRow) -> float | None:
@@ -369,17 +422,27 @@ def post_engagement(post: PostRow) -> float | None:
 def engagement_rate(posts: Iterable[PostRow]) -> float | None:
     """Sum of interactions / sum of views over the posts (not an average of ratios)."""
     known = [p for p in posts if None not in (p.views, p.likes, p.comments, p.shares)]
-    total_views = sum(p.views for p in known)  # type: ignore[misc]
-    if not total_views:
+    return rate_of_sums(sum(p.likes + p.comments + p.shares for p in known),  # type: ignore[operator]
+                        sum(p.views for p in known))  # type: ignore[misc]
+
+
+def rate_of_sums(interactions: int | None, views: int | None) -> float | None:
+    """The engagement rate from sums already taken over the posts whose views, likes,
+    comments and shares are all known (e.g. by a database); None without views."""
+    if not views:
         return None
-    return sum(p.likes + p.comments + p.shares for p in known) / total_views  # type: ignore[operator]
+    return (interactions or 0) / views
 
 
-def engagement(posts: Sequence[PostRow], window: Window) -> Engagement:
-    current = engagement_rate(posts_in_window(posts, window))
-    previous = engagement_rate(posts_in_window(posts, window.previous()))
+def engagement_change(current: float | None, previous: float | None) -> Engagement:
+    """The two rates and their difference in percentage points."""
     change = (current - previous) * 100 if current is not None and previous is not None else None
     return Engagement(current, previous, change)
+
+
+def engagement(posts: Sequence[PostRow], window: Window, compare: Window | None = None) -> Engagement:
+    return engagement_change(engagement_rate(posts_in_window(posts, window)),
+                             engagement_rate(posts_in_window(posts, compare or window.previous())))
 
 
 def watch_through(post: PostRow) -> float | None:

@@ -2,16 +2,19 @@
 
 Routes parse and authorise (access.connection_or_404; another workspace's account → 404),
 then call services/dashboard.py. Every URL the table's links push also renders the whole
-page when opened directly (render_page_or_partial).
+page when opened directly (render_page_or_partial). A custom range that cannot be shown
+is a 400 that says what to fix: the page keeps the form (with what was typed) above the
+default period's figures; the table fragment and the CSV answer with the message alone.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
+from markupsafe import Markup
 from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
 from app.models import TikTokConnection, Workspace, utcnow
-from app.services import access, charts, dashboard, metrics
+from app.services import access, charts, dashboard, definitions, metrics
 from app.web.context import current_workspace, use_workspace, workspace_scoped
 from app.web.fragment_cache import fragment_cache
 from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
@@ -55,19 +58,37 @@ def _selection(*, required: bool = False, listed: bool = True
     return ws, links, chosen
 
 
+def _params(ws: Workspace | None, now) -> dashboard.TableParams:
+    """The URL's dashboard state; dashboard.RangeError for a custom range that cannot be shown."""
+    today = now.astimezone(metrics.workspace_tz(ws.timezone if ws else None)).date()
+    return dashboard.parse_table_params(request.args, today=today)
+
+
 def _page(ws, connections, selected, *, include_summary: bool = True):
-    params = dashboard.parse_table_params(request.args)
-    context = {"connections": connections, "selected": selected, "connected": _just_connected(connections)}
+    now = utcnow()
+    context = {"connections": connections, "selected": selected, "connected": _just_connected(connections),
+               "range_error": None, "status": 200}
+    try:
+        params = _params(ws, now)
+    except dashboard.RangeError as e:
+        context.update(range_error=e.message, status=400)
+        params = dashboard.TableParams()
     if selected is None:
         return context
-    now = utcnow()
+    tz = metrics.workspace_tz(ws.timezone)
+    context.update(state=dashboard.connection_state(selected, tz), params=params,
+                   window=params.window(now.astimezone(tz).date(), tz))
+    if context["range_error"] and not include_summary:
+        return context
+    if include_summary and selected.last_synced_at is None:  # nothing stored yet: the page says when
+        return context
     if include_summary:
         def render_panel():
             board = dashboard.build_dashboard(selected, ws, params, now=now)
             # The panel needs no context processors (shell, workspace switcher): render it bare,
             # so the page's own render is the only one that runs them.
             return current_app.jinja_env.get_template("performance/_account_panel.html").render(
-                board=board, table=board.table, selected=selected, charts=charts)
+                board=board, table=board.table, selected=selected, charts=charts, definitions=definitions)
 
         context["panel"] = fragment_cache().get_or_render(("panel", *_version(ws, selected, now), params), render_panel)
     else:
@@ -91,8 +112,8 @@ def _just_connected(connections: list[dashboard.AccountLink]) -> str:
 def _version(ws: Workspace, conn: Selected, now) -> tuple:
     """Everything the panel's content depends on besides the table parameters."""
     tz = metrics.workspace_tz(ws.timezone)
-    return (conn.id, conn.username, conn.status, conn.last_synced_at, conn.sync_requested_at, ws.timezone,
-            ws.cadence_target, now.astimezone(tz).date())
+    return (conn.id, conn.username, conn.status, conn.last_synced_at, conn.sync_requested_at, conn.granted_scopes,
+            ws.timezone, ws.cadence_target, now.astimezone(tz).date())
 
 
 @bp.get("/performance", endpoint="dashboard")
@@ -100,7 +121,8 @@ def _version(ws: Workspace, conn: Selected, now) -> tuple:
 @login_required
 def dashboard_page():
     ws, connections, selected = _selection()
-    return render_template("performance/index.html", **_page(ws, connections, selected))
+    context = _page(ws, connections, selected)
+    return render_template("performance/index.html", **context), context["status"]
 
 
 @bp.get("/performance/posts")
@@ -109,16 +131,27 @@ def dashboard_page():
 def posts():
     if not is_fragment_request():  # opened directly: the whole page
         ws, connections, selected = _selection(required=True)
-        return render_page_or_partial("performance/index.html", "", **_page(ws, connections, selected))
+        context = _page(ws, connections, selected)
+        return render_page_or_partial("performance/index.html", "", **context)
     ws, _, selected = _selection(required=True, listed=False)
-    return fragment_response(_page(ws, [], selected, include_summary=False)["table_html"])
+    context = _page(ws, [], selected, include_summary=False)
+    if context["range_error"]:
+        return fragment_response(_error_html(context["range_error"]), status=400)
+    return fragment_response(context["table_html"])
+
+
+def _error_html(message: str) -> str:
+    return str(Markup('<p class="flash flash-error" role="alert">{}</p>').format(message))
 
 
 @bp.get("/performance/export.csv")
 @login_required
 def export_csv():
     ws, _, selected = _selection(required=True, listed=False)
-    params = dashboard.parse_table_params(request.args)
+    try:
+        params = _params(ws, utcnow())
+    except dashboard.RangeError as e:
+        return Response(e.message + "\n", status=400, mimetype="text/plain")
     rows = dashboard.export_rows(selected, ws, params, now=utcnow())
     return Response(dashboard.posts_csv(rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{dashboard.export_filename(selected, params)}"',

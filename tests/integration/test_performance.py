@@ -13,6 +13,7 @@ from tests.conftest import login
 from tests.factories import make_connection, seed_performance
 
 TZ = "Europe/London"  # the `people` workspace's timezone
+INSIGHTS = "user.info.basic,user.info.stats,user.insights,video.list,video.insights"  # every figure's permission
 
 
 @pytest.fixture
@@ -53,17 +54,19 @@ def table_captions(html: str) -> list[str]:
 
 def test_tiles_show_the_seeded_figures(client, people, seeded):
     login(client, people.admin)
-    html = text_of(client.get(f"/performance?account={seeded.id}"))
-    # followers: 1000 + (40 - 1) * 10 yesterday; +70 over 7 days
-    assert tile(html, "Followers").startswith("1,390 +70 / 7d as of ")
+    html = text_of(client.get(f"/performance?account={seeded.id}&range=7"))
+    vs = re.search(r'<p class="period" id="period-label"><strong>[^<]+</strong> vs ([^<]+) <span', html).group(1)
+    # followers: 1000 + (40 - 1) * 10 yesterday; +70 over 7 days, and +70 the 7 days before
+    assert tile(html, "Followers").startswith(f"1,390 +70 gained vs {vs}: +70 as of ")
     # views: 7 x 500, flat against the 7 days before
-    assert tile(html, "Views (7d)").startswith("3,500 +0.0% vs previous 7d as of ")
+    assert tile(html, "Views").startswith(f"3,500 +0.0% vs {vs}: 3,500 as of ")
     # posts 0..6 (views 1000..1006, 130 interactions each) vs posts 7..9 (views 1007..1009)
     current, previous = 7 * 130 / sum(range(1000, 1007)), 3 * 130 / sum(range(1007, 1010))
     change = (current - previous) * 100
-    assert tile(html, "Engagement").startswith(f"{current * 100:.1f}% +{change:.1f} pp vs previous 7d as of ")
-    assert tile(html, "Posts (7d)").startswith("7 on cadence as of ")
-    assert tile(html, "Paid · Spark Ads (7d)").startswith("20,000 impressions 2 boosted posts · CTR 1.5% · CPM 2.50 EUR")
+    assert tile(html, "Engagement rate").startswith(
+        f"{current * 100:.1f}% +{change:.1f} pp vs {vs}: {previous * 100:.1f}% as of ")
+    assert tile(html, "Posts").startswith(f"7 on cadence vs {vs}: 3 as of ")
+    assert tile(html, "Paid · Spark Ads").startswith("20,000 impressions 2 boosted posts · CTR 1.5% · CPM 2.50 EUR")
 
 
 def test_large_numbers_are_compact(client, people):
@@ -71,21 +74,25 @@ def test_large_numbers_are_compact(client, people):
     seed_performance(conn, tz=TZ, followers_start=1_400_000, followers_per_day=500, views_per_day=48_210, posts=3)
     db.session.commit()
     login(client, people.admin)
-    html = text_of(client.get(f"/performance?account={conn.id}"))
-    assert tile(html, "Followers").startswith("1.42M +3,500 / 7d")
-    assert tile(html, "Views (7d)").startswith("337,470 ")
+    html = text_of(client.get(f"/performance?account={conn.id}&range=7"))
+    assert tile(html, "Followers").startswith("1.42M +3,500 gained")
+    assert tile(html, "Views").startswith("337,470 ")
 
 
 def test_behind_cadence_and_missing_day_are_honest(client, people):
-    conn = make_connection(people.workspace, people.admin)
+    conn = make_connection(people.workspace, people.admin, scopes=INSIGHTS)
     seed_performance(conn, tz=TZ, posts=2, skip_days=(3,))
     db.session.commit()
     login(client, people.admin)
-    html = text_of(client.get(f"/performance?account={conn.id}"))
-    assert tile(html, "Posts (7d)").startswith("2 behind cadence (2 of 3)")
-    views = tile(html, "Views (7d)")
-    assert views.startswith("3,000 —") and "1 of 7 days missing" in views
-    assert 'title="1 of the 7 days have no figures yet"' in html
+    html = text_of(client.get(f"/performance?account={conn.id}&range=7"))
+    assert tile(html, "Posts").startswith("2 behind cadence (2 of 3)")
+    views = tile(html, "Views")
+    # a partial total is labelled, the change is withheld and says why
+    assert views.startswith("3,000 6 of 7 days TikTok sent no figures for these days —"), views
+    assert "Change shown only when both periods have every day" in views
+    # 28 days at 3 a week: 12 posts are the cadence
+    html = text_of(client.get(f"/performance?account={conn.id}&range=28"))
+    assert tile(html, "Posts").startswith("2 behind cadence (2 of 12)")
 
 
 def test_missing_daily_views_are_filled_from_post_view_counts(client, people):
@@ -96,8 +103,8 @@ def test_missing_daily_views_are_filled_from_post_view_counts(client, people):
                         PostMetric(post_id=post.id, day=today - timedelta(days=2), views=1200)])
     db.session.commit()
     login(client, people.admin)
-    html = text_of(client.get(f"/performance?account={conn.id}"))
-    assert tile(html, "Views (7d)").startswith("3,500 ")  # 6 x 500 + (1200 - 700)
+    html = text_of(client.get(f"/performance?account={conn.id}&range=7"))
+    assert tile(html, "Views").startswith("3,500 ")  # 6 x 500 + (1200 - 700)
     assert "1 day estimated from post view counts" in html
 
 
@@ -112,7 +119,8 @@ def test_charts_are_accessible_svg_with_the_numbers_as_text(client, people, seed
     login(client, people.admin)
     html = text_of(client.get(f"/performance?account={seeded.id}&range=90"))
     assert html.count('role="img"') == 2
-    assert '<title id="followers-chart-title">Followers over the last 90 days</title>' in html
+    period = re.search(r'<p class="period" id="period-label"><strong>([^<]+)</strong>', html).group(1)
+    assert '<title id="followers-chart-title">Followers, ' + period + '</title>' in html
     assert '<desc id="views-chart-desc">' in html
     assert html.count('<rect class="chart-bar"') == 40  # 40 seeded days in 90
     assert re.search(r'<table class="visually-hidden" id="followers-data">', html)
@@ -121,9 +129,10 @@ def test_charts_are_accessible_svg_with_the_numbers_as_text(client, people, seed
 
 def test_range_is_allow_listed(client, people, seeded):
     login(client, people.admin)
-    for bad in ("7", "abc", "-30", "999999999999999999999", "90;drop"):
+    for bad in ("30", "abc", "-30", "999999999999999999999", "90;drop"):
         r = client.get(f"/performance?account={seeded.id}&range={bad}")
-        assert r.status_code == 200 and "Followers over the last 30 days" in text_of(r)
+        assert r.status_code == 200 and "(28 days)" in text_of(r)
+        assert re.search(r'range=28" aria-current="page">28 days</a>', text_of(r))
 
 
 # ------------------------------------------------------------------ states
@@ -169,9 +178,9 @@ def test_no_posts_yet(client, people):
     db.session.commit()
     login(client, people.admin)
     html = text_of(client.get(f"/performance?account={conn.id}"))
-    assert "No posts published in the last 30 days." in html
-    assert tile(html, "Posts (7d)").startswith("0 behind cadence (0 of 3)")
-    assert tile(html, "Engagement").startswith("— (No views on posts published in the last 7 days)")
+    assert "No posts in this period (" in html
+    assert tile(html, "Posts").startswith("0 No posts in this period behind cadence (0 of 12)")
+    assert tile(html, "Engagement rate").startswith("— No posts in this period — pp")
 
 
 def test_no_accounts_yet(client, people):
