@@ -61,7 +61,7 @@ from app.models import Membership, Report, ReportDelivery, User, Workspace
 from app.models.report import (APPROVAL_APPROVED, APPROVAL_EXPIRED, APPROVAL_WAITING, DELIVERY_FAILED,
                                DELIVERY_PENDING, DELIVERY_SENDING, DELIVERY_SENT)
 from app.models.workspace import ROLE_AGENCY, ROLE_CLIENT_ADMIN, ROLE_CREATOR
-from app.services import audit, mail, report_figures, report_recipients
+from app.services import audit, branding, mail, report_figures, report_pdf, report_recipients
 from app.leases import lock_rows
 
 log = logging.getLogger("app.reports")
@@ -153,6 +153,8 @@ def email_context(report: Report, workspace: Workspace) -> dict[str, Any]:
         "note": report.client_note,
         "report_url": url_for("reports.show", week=report.iso_week, workspace=workspace.id, _external=True),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "brand": branding.brand_of(workspace.id),
+        "logo_cid": branding.LOGO_CID,
     }
 
 
@@ -175,13 +177,15 @@ def addressed(rendered: mail.Rendered, workspace: Workspace, recipient: str, *,
                              rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, str(escape(url))))
     msg = mail.address(personal, recipient, message_id=message_id)
     msg.extra_headers.update({"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK})
+    branding.dress(msg, branding.brand_of(workspace.id))  # sender name, reply-to, inline logo
     return msg
 
 
 def render_email_html(report: Report, workspace: Workspace) -> str:
     """The HTML part as mailed (CSS inlined), for the admins' preview; the unsubscribe
     link, personal in the real email, leads nowhere here."""
-    return render_email(report, workspace).html.replace(UNSUBSCRIBE_PLACEHOLDER, "#unsubscribe")
+    html = render_email(report, workspace).html.replace(UNSUBSCRIBE_PLACEHOLDER, "#unsubscribe")
+    return branding.preview_html(html, workspace.id)  # the inline logo, shown as a mail client would
 
 
 def send_test(report: Report, workspace: Workspace, user: User) -> str:
@@ -189,7 +193,9 @@ def send_test(report: Report, workspace: Workspace, user: User) -> str:
     rendered = render_email(report, workspace)
     test = mail.Rendered("[Test] " + rendered.subject, rendered.text, rendered.html)
     msg_id = f"<report-{report.id}-test-{uuid.uuid4().hex[:12]}@{MESSAGE_ID_DOMAIN}>"
-    return mail.send_one(addressed(test, workspace, user.email, message_id=msg_id))
+    msg = addressed(test, workspace, user.email, message_id=msg_id)
+    report_pdf.attach(msg, report_pdf.attachment(report, workspace))
+    return mail.send_one(msg)
 
 
 class ReportEmails:
@@ -198,15 +204,18 @@ class ReportEmails:
     nobody is sent figures that were replaced."""
 
     def __init__(self) -> None:
-        self._rendered: dict[int, tuple[tuple, mail.Rendered]] = {}
+        self._rendered: dict[int, tuple[tuple, mail.Rendered, tuple[str, bytes] | None]] = {}
 
     def message(self, report: Report, workspace: Workspace, recipient: str, *, msg_id: str) -> Message:
         version = (hashlib.sha256(json.dumps(report.figures, sort_keys=True).encode()).digest(), workspace.name,
-                   report.client_note)
+                   report.client_note, branding.brand_of(workspace.id))
         cached = self._rendered.get(report.id)
         if cached is None or cached[0] != version:
-            cached = self._rendered[report.id] = (version, render_email(report, workspace))
-        return addressed(cached[1], workspace, recipient, message_id=msg_id)
+            cached = self._rendered[report.id] = (version, render_email(report, workspace),
+                                                  report_pdf.attachment(report, workspace))
+        msg = addressed(cached[1], workspace, recipient, message_id=msg_id)
+        report_pdf.attach(msg, cached[2])
+        return msg
 
 
 # ------------------------------------------------------------------ delivery rows
