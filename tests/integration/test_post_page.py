@@ -172,6 +172,17 @@ def test_disconnected_accounts_post_stays_readable_with_its_purge_date_and_is_go
     assert client.get(f"/performance/posts/{post_id}").status_code == 404
 
 
+def test_posts_table_rows_link_to_the_post_page(client, people):
+    conn = make_connection(people.workspace, people.admin)
+    seed_performance(conn, tz="Europe/London", posts=3)
+    db.session.commit()
+    login(client, people.admin)
+    html = client.get(f"/performance?account={conn.id}").get_data(as_text=True)
+    ids = db.session.scalars(db.select(Post.id).where(Post.connection_id == conn.id)).all()
+    for post_id in ids:
+        assert f'href="/performance/posts/{post_id}"' in html
+
+
 def test_report_link_by_item_id_leads_to_the_post_page_for_readers_only(client, people, post):
     login(client, people.creator)
     r = client.get(f"/performance/accounts/{post.connection_id}/posts/{post.item_id}")
