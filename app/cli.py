@@ -167,6 +167,10 @@ def serve(host: str | None, port: int | None) -> None:
     if (host, port) != (app.config["HOST"], app.config["PORT"]):
         app = app_for_address(host, port)
     start_background_jobs(app)
+    from app.services import report_pdf
+
+    if problem := report_pdf.engine_problem():  # the rest of the app works without it
+        click.echo(f"PDF reports unavailable: {problem}")
     click.echo(f"Logic Target on {app.config['APP_BASE_URL']} (Ctrl+C to stop)")
     from werkzeug.serving import run_simple
 
