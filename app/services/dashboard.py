@@ -614,11 +614,14 @@ class PostTotals(NamedTuple):
     as_of: datetime | None
 
 
-def _snapshots_for(connection_id: int, window: metrics.Window, compare: metrics.Window) -> list[metrics.AccountDay]:
+def _snapshots_for(connection_id: int, window: metrics.Window, compare: metrics.Window,
+                   today: date) -> list[metrics.AccountDay]:
+    """The comparison's and the period's days (with the followers delta's lookback before
+    each), the period's run going on to today: the Followers tile shows the latest count."""
     back = timedelta(days=FOLLOWERS_LOOKBACK_DAYS)
     rows = db.session.execute(_SNAPSHOTS_OF_TWO_RUNS, {
         "connection_id": connection_id, "a_first": compare.start - back, "a_last": compare.end,
-        "b_first": window.start - back, "b_last": window.end,
+        "b_first": window.start - back, "b_last": today,
     })
     return [metrics.AccountDay(*row) for row in rows]
 
@@ -670,7 +673,7 @@ def build_dashboard(connection: TikTokConnection | AccountLink, workspace: Works
     window = params.window(today, tz)
     compare = metrics.comparison_window(window, params.compare)
 
-    snapshots = _snapshots_for(connection.id, window, compare)
+    snapshots = _snapshots_for(connection.id, window, compare, today)
     totals = _post_totals(connection.id, window, compare)
     both = sorted(set(compare.days) | set(window.days))
     missing = metrics.days_missing_daily_views(snapshots, both)
