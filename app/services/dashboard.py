@@ -650,7 +650,7 @@ def _why(board_views: metrics.Views, followers: metrics.Followers, missing_views
     why: dict[str, Why] = {}
     if followers.count is None:
         why["followers"] = (_needs("user.info.stats") if "user.info.stats" not in scopes and "user.insights" not in scopes
-                            else Why("TikTok has not sent a follower count yet"))
+                            else Why("No follower count from TikTok yet"))
     if followers.delta is None:
         why["followers_delta"] = _missing_reason(missing_followers, scopes, "user.insights", today)
     if missing_views:
