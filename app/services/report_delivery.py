@@ -1,8 +1,8 @@
-"""Weekly report delivery: who gets a report, and emailing it exactly once per recipient
-(as far as SMTP allows).
+"""Report delivery (weekly and monthly): who gets a report, and emailing it exactly once
+per recipient (as far as SMTP allows).
 
 Who gets it (`recipients`): the workspace's client admins, and each creator member
-who connected an account with a post published in the report's week (per the stored
+who connected an account with a post published in the report's period (per the stored
 figures: "a post of theirs appears"); then the agency staff who opted in to the
 workspace's report and the outside addresses its admins added (services/
 report_recipients.py); minus every address that unsubscribed from this workspace's
@@ -36,8 +36,11 @@ The remaining duplicate window: if the process dies between the server's 250 and
 commit, the row stays "sending"; once its claim expires (CLAIM_TTL) it is sent again,
 with the same Message-ID, so mail systems that de-duplicate on it show it once.
 
-A report's email is the same for every recipient: `ReportEmails` renders it once and
-addresses a copy to each; a report rebuilt meanwhile is rendered again.
+What each recipient is sent is decided by report_figures.reader_cut, the rule the
+report pages use too: the whole workspace, or (when the workspace chose "creators get
+their own cut") a creator's own accounts. `ReportEmails` renders each report's email
+once per cut and addresses a copy to each recipient of that cut; a report rebuilt
+meanwhile is rendered again.
 """
 from __future__ import annotations
 
@@ -71,11 +74,11 @@ BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 10  # waits 5, 10, 20 … 320 min, then 6 h twice: about a day of retries, then failed
 MESSAGE_ID_DOMAIN = "logic-target"
-NOT_A_RECIPIENT = "Not sent: no longer a recipient (removed from the workspace, disabled, or no post that week)."
-UNSUBSCRIBED = "Not sent: unsubscribed from this workspace's weekly report."
+NOT_A_RECIPIENT = "Not sent: no longer a recipient (removed from the workspace, disabled, or no post that period)."
+UNSUBSCRIBED = "Not sent: unsubscribed from this workspace's reports."
 SKIPPED_REASONS = (NOT_A_RECIPIENT, UNSUBSCRIBED)  # failed rows that are nobody's failure
 NOTE_MAX = 500
-ROLE_EXTERNAL = "external"
+ROLE_EXTERNAL = report_figures.ROLE_EXTERNAL
 # Filled in per recipient: the body is rendered once, the link is personal.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/weekly-report"
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -138,29 +141,35 @@ def message_id(report: Report, email: str) -> str:
 
 
 def subject(report: Report, workspace: Workspace) -> str:
-    label = (report.figures or {}).get("label") or report.iso_week
-    return f"{workspace.name} · TikTok weekly report · {label}"
+    label = (report.figures or {}).get("label") or report.period_key
+    return f"{workspace.name} · TikTok {report.kind} report · {label}"
 
 
-def email_context(report: Report, workspace: Workspace) -> dict[str, Any]:
-    """What the email templates get. Needs only an app context: the report's link is
-    absolute on APP_BASE_URL, in a job as in a request."""
+def email_context(report: Report, workspace: Workspace, cut: report_figures.Cut | None = None) -> dict[str, Any]:
+    """What the email templates get (`cut`: what this recipient reads; the whole workspace
+    when not given). Needs only an app context: the report's link is absolute on
+    APP_BASE_URL, in a job as in a request."""
+    cut = cut or report_figures.Cut(None, report.figures or {})
     return {
         **report_figures.display_times(report),
         "report": report,
         "workspace": workspace,
-        "f": report.figures or {},
+        "f": cut.figures,
+        "cut": cut,
+        "period": report_figures.period_of(report),
         "note": report.client_note,
-        "report_url": url_for("reports.show", week=report.iso_week, workspace=workspace.id, _external=True),
+        "report_url": url_for("reports.show", week=report.period_key, workspace=workspace.id, _external=True),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         "brand": branding.brand_of(workspace.id),
         "logo_cid": branding.LOGO_CID,
     }
 
 
-def render_email(report: Report, workspace: Workspace) -> mail.Rendered:
-    """The report's email, the same for every recipient (the unsubscribe link a placeholder)."""
-    return mail.render(subject(report, workspace), template="weekly_report", **email_context(report, workspace))
+def render_email(report: Report, workspace: Workspace, cut: report_figures.Cut | None = None) -> mail.Rendered:
+    """The report's email, the same for every recipient of one cut (the unsubscribe link a
+    placeholder)."""
+    return mail.render(subject(report, workspace), template="weekly_report",
+                       **email_context(report, workspace, cut))
 
 
 def unsubscribe_url(workspace_id: int, email: str) -> str:
@@ -199,20 +208,22 @@ def send_test(report: Report, workspace: Workspace, user: User) -> str:
 
 
 class ReportEmails:
-    """Each report's email rendered once and addressed per recipient. A report whose
-    figures changed since (rebuilt, here or by another instance) is rendered again, so
-    nobody is sent figures that were replaced."""
+    """Each report's email rendered once per cut and addressed per recipient. A report
+    whose figures changed since (rebuilt, here or by another instance) is rendered again,
+    so nobody is sent figures that were replaced."""
 
     def __init__(self) -> None:
-        self._rendered: dict[int, tuple[tuple, mail.Rendered, tuple[str, bytes] | None]] = {}
+        self._rendered: dict[tuple[int, int | None], tuple[tuple, mail.Rendered, tuple[str, bytes] | None]] = {}
 
-    def message(self, report: Report, workspace: Workspace, recipient: str, *, msg_id: str) -> Message:
+    def message(self, report: Report, workspace: Workspace, recipient: str, *, msg_id: str,
+                cut: report_figures.Cut | None = None) -> Message:
         version = (hashlib.sha256(json.dumps(report.figures, sort_keys=True).encode()).digest(), workspace.name,
                    report.client_note, branding.brand_of(workspace.id))
-        cached = self._rendered.get(report.id)
+        key = (report.id, cut.user_id if cut else None)
+        cached = self._rendered.get(key)
         if cached is None or cached[0] != version:
-            cached = self._rendered[report.id] = (version, render_email(report, workspace),
-                                                  report_pdf.attachment(report, workspace))
+            cached = self._rendered[key] = (version, render_email(report, workspace, cut),
+                                            report_pdf.attachment(report, workspace, cut.figures if cut else None))
         msg = addressed(cached[1], workspace, recipient, message_id=msg_id)
         report_pdf.attach(msg, cached[2])
         return msg
@@ -259,7 +270,7 @@ def hold_or_queue(report: Report, *, now: datetime) -> int:
             report.approval_status = APPROVAL_WAITING
             report.approval_expires_at = now + timedelta(hours=settings.approval_window_hours)
             db.session.flush()
-            audit.record("report.waiting_for_approval", workspace_id=report.workspace_id, week=report.iso_week,
+            audit.record("report.waiting_for_approval", workspace_id=report.workspace_id, week=report.period_key,
                          expires_at=report.approval_expires_at.isoformat())
             log.info("report held for approval report=%s", report.id)
             return 0
@@ -299,7 +310,7 @@ def approve(report: Report, user: User, *, note: str | None, now: datetime, ip: 
         raise ApprovalError("This report was already approved.")
     queued = ensure_deliveries(report, now=now)
     audit.record("report.approved", actor_id=user.id, workspace_id=report.workspace_id, ip=ip,
-                 week=report.iso_week, recipients=queued, with_note=bool(note))
+                 week=report.period_key, recipients=queued, with_note=bool(note))
     return queued
 
 
@@ -314,7 +325,7 @@ def expire_unapproved(*, now: datetime) -> int:
                               .values(approval_status=APPROVAL_EXPIRED)
                               .execution_options(synchronize_session="fetch")).rowcount:
             expired += 1
-            audit.record("report.approval_expired", workspace_id=report.workspace_id, week=report.iso_week,
+            audit.record("report.approval_expired", workspace_id=report.workspace_id, week=report.period_key,
                          expired_at=report.approval_expires_at.isoformat())
             log.info("report approval expired report=%s", report.id)
     return expired
@@ -400,6 +411,7 @@ def claim_due(*, now: datetime) -> int | None:
 class Recheck:
     rebuilt: bool  # an account was disconnected since the build: the report was built again without it
     send: bool  # False: no longer a recipient, and the row is failed with NOT_A_RECIPIENT
+    cut: report_figures.Cut | None = None  # what this recipient is sent
 
 
 def recheck(delivery: ReportDelivery, *, now: datetime) -> Recheck:
@@ -408,24 +420,31 @@ def recheck(delivery: ReportDelivery, *, now: datetime) -> Recheck:
     report = delivery.report
     rebuilt = report_figures.is_stale(report)
     if rebuilt:  # its data goes before anyone is sent the report
-        report_figures.build_report(db.session.get(Workspace, report.workspace_id), report.iso_week, now=now)
-    if any(r.email == delivery.recipient_email for r in recipients(report)):
-        return Recheck(rebuilt, True)
+        report_figures.build_report(db.session.get(Workspace, report.workspace_id),
+                                    report_figures.period_of(report), now=now)
+    current = next((r for r in recipients(report) if r.email == delivery.recipient_email), None)
+    cut = current and report_figures.reader_cut(
+        report, role=current.role, user_id=current.user_id,
+        creator_cut=report_recipients.settings_of(report.workspace_id).creator_cut)
+    if cut is not None:
+        return Recheck(rebuilt, True, cut)
     stopped = report_recipients.is_unsubscribed(report.workspace_id, delivery.recipient_email)
     delivery.status, delivery.claimed_until = DELIVERY_FAILED, None
     delivery.last_error = UNSUBSCRIBED if stopped else NOT_A_RECIPIENT
     return Recheck(rebuilt, False)
 
 
-def send(delivery: ReportDelivery, *, now: datetime, out: mail.Outbound, emails: ReportEmails) -> str:
-    """Send a claimed delivery and record the outcome on its row: SENT, RETRY (a transient
+def send(delivery: ReportDelivery, *, now: datetime, out: mail.Outbound, emails: ReportEmails,
+         cut: report_figures.Cut | None = None) -> str:
+    """Send a claimed delivery (`cut`: what `recheck` found this recipient reads; the whole
+    workspace when not given) and record the outcome on its row: SENT, RETRY (a transient
     failure, pending again after its backoff) or FAILED (permanent, or too many attempts)."""
     report = delivery.report
     workspace = db.session.get(Workspace, report.workspace_id)
     msg_id = message_id(report, delivery.recipient_email)
     delivery.attempts += 1
     try:
-        out.send(emails.message(report, workspace, delivery.recipient_email, msg_id=msg_id))
+        out.send(emails.message(report, workspace, delivery.recipient_email, msg_id=msg_id, cut=cut))
     except mail.MailError as e:
         delivery.last_error = str(e)[:500]
         delivery.claimed_until = None

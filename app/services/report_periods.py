@@ -222,3 +222,10 @@ def next_delivery(kind: str, now: datetime, tz: ZoneInfo, weekday: int, hour: in
     while delivery_moment(period, tz, weekday, hour) <= now:
         period = period.next()
     return period, delivery_moment(period, tz, weekday, hour)
+
+
+def describe_delivery(kinds: tuple[str, ...], weekday: int, hour: int, tz_name: str) -> str:
+    """"weekly reports on Mondays and monthly reports on the 1st, at 09:00 (Europe/London)"."""
+    parts = [f"weekly reports on {WEEKDAYS[weekday]}s" if kind == KIND_WEEKLY else "monthly reports on the 1st"
+             for kind in kinds]
+    return f"{' and '.join(parts)}, at {hour:02d}:00 ({tz_name})"

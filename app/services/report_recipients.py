@@ -1,5 +1,5 @@
-"""Who receives a workspace's weekly report besides the default rule, who asked not to,
-and the workspace's report settings.
+"""Who receives a workspace's reports besides the default rule, who asked not to, and the
+workspace's report settings (cadence, delivery day and hour, creator cut, approval).
 
 The default rule (services/report_delivery.py `recipients`): the workspace's client
 admins and each creator with a post that week. On top of it, per workspace:
@@ -34,14 +34,17 @@ from app.extensions import db
 from app.models import (ReportAgencyRecipient, ReportExternalRecipient, ReportSettings, ReportUnsubscribe, User,
                         Workspace)
 from app.models.ids import parse_id
-from app.models.report_recipients import DEFAULT_APPROVAL_HOURS
+from app.models.report_recipients import (CADENCE_BOTH, CADENCE_MONTHLY, CADENCE_WEEKLY, DEFAULT_APPROVAL_HOURS,
+                                         DEFAULT_DELIVERY_HOUR, DEFAULT_DELIVERY_WEEKDAY)
 from app.services import audit
 
 MAX_EXTERNAL = 20
 MAX_EMAIL = 254
 MIN_APPROVAL_HOURS, MAX_APPROVAL_HOURS = 1, 336  # up to two weeks
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;()\[\]\\]{1,64}@[a-z0-9](?:[a-z0-9-]{0,62}\.)+[a-z]{2,63}$")
-TOKEN_PURPOSE = b"weekly-report-unsubscribe"
+TOKEN_PURPOSE = b"weekly-report-unsubscribe"  # unchanged with monthly reports: links already sent keep working
+CADENCES = {CADENCE_WEEKLY: "Weekly", CADENCE_MONTHLY: "Monthly", CADENCE_BOTH: "Weekly and monthly"}
+TIME_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 
 
 class RecipientError(ValueError):
@@ -55,7 +58,14 @@ def settings_of(workspace_id: int) -> ReportSettings:
     """The workspace's settings; the defaults (not stored) when it never changed them."""
     found = db.session.scalar(sa.select(ReportSettings).where(ReportSettings.workspace_id == workspace_id))
     return found or ReportSettings(workspace_id=workspace_id, approval_required=False,
-                                   approval_window_hours=DEFAULT_APPROVAL_HOURS)
+                                   approval_window_hours=DEFAULT_APPROVAL_HOURS, cadence=CADENCE_WEEKLY,
+                                   delivery_weekday=DEFAULT_DELIVERY_WEEKDAY, delivery_hour=DEFAULT_DELIVERY_HOUR,
+                                   creator_cut=False)
+
+
+def all_settings() -> dict[int, ReportSettings]:
+    """Every workspace's stored settings, by workspace id (one query; absent: the defaults)."""
+    return {s.workspace_id: s for s in db.session.scalars(sa.select(ReportSettings))}
 
 
 def update_settings(workspace: Workspace, *, approval_required: bool, approval_window_hours: int | None,
@@ -73,6 +83,44 @@ def update_settings(workspace: Workspace, *, approval_required: bool, approval_w
     current.approval_required, current.approval_window_hours, current.updated_at = approval_required, hours, now
     audit.record("report.approval_required" if approval_required else "report.approval_not_required",
                  actor_id=by.id, workspace_id=workspace.id, ip=ip, window_hours=hours)
+    return True
+
+
+def parse_delivery(cadence: str | None, weekday: str | None, at: str | None) -> tuple[str, int, int]:
+    """The schedule fields as typed -> (cadence, weekday 0-6, hour); RecipientError says
+    what is wrong with the first bad one."""
+    cadence = (cadence or "").strip()
+    if cadence not in CADENCES:
+        raise RecipientError("Choose weekly, monthly or both.")
+    day = (weekday or "").strip()
+    if not (day.isascii() and day.isdigit() and 0 <= int(day) <= 6):
+        raise RecipientError(f"“{day[:20]}” is not a weekday: choose one from Monday to Sunday.")
+    text = (at or "").strip()
+    m = TIME_RE.fullmatch(text)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise RecipientError(f"“{text[:20]}” is not a time of day (use HH:MM, e.g. 09:00).")
+    if int(m.group(2)):
+        raise RecipientError(f"Reports go out on the hour: choose a whole hour such as {int(m.group(1)):02d}:00, "
+                             f"not {text}.")
+    return cadence, int(day), int(m.group(1))
+
+
+def update_schedule(workspace: Workspace, *, cadence: str | None, weekday: str | None, at: str | None,
+                    creator_cut: bool, by: User, now: datetime, ip: str | None = None) -> bool:
+    """Change which reports the workspace gets, when, and whether creators get their own
+    cut; True when something changed (and was audited). Nothing is saved when a field
+    is invalid (RecipientError)."""
+    cadence, day, hour = parse_delivery(cadence, weekday, at)
+    current = settings_of(workspace.id)
+    if (current.cadence, current.delivery_weekday, current.delivery_hour, current.creator_cut) == (
+            cadence, day, hour, creator_cut):
+        return False
+    if current.id is None:
+        db.session.add(current)
+    current.cadence, current.delivery_weekday, current.delivery_hour = cadence, day, hour
+    current.creator_cut, current.updated_at = creator_cut, now
+    audit.record("report.schedule_changed", actor_id=by.id, workspace_id=workspace.id, ip=ip, cadence=cadence,
+                 weekday=day, hour=hour, creator_cut=creator_cut)
     return True
 
 

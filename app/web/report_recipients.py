@@ -1,7 +1,9 @@
-"""Who receives a workspace's weekly report, and the one-click unsubscribe link.
+"""A workspace's report settings — which reports, when, the creator cut, who receives
+them — and the one-click unsubscribe link.
 
 `/settings/report-recipients`: agency staff and the workspace's client admins (creators
-403, outsiders 404). Client admins and agency staff add and remove outside addresses;
+403, outsiders 404). Both choose weekly, monthly or both, the delivery weekday and local
+hour, and whether creators get their own cut, and add and remove outside addresses;
 agency staff opt themselves in or out, and set approval before sending. Each list is
 an htmx partial that its actions return. The changes are audited in
 services/report_recipients.py; the views own the transaction.
@@ -21,7 +23,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from app.extensions import csrf, db, limiter
 from app.models import Membership, ReportExternalRecipient, User, Workspace, utcnow
 from app.models.workspace import ROLE_CLIENT_ADMIN
-from app.services import access, report_recipients
+from app.services import access, report_periods, report_recipients
 from app.web.context import current_workspace, workspace_scoped
 from app.web.htmx import is_fragment_request, partial_response
 from app.web.ids import optional_id
@@ -61,9 +63,14 @@ def _context(ws: Workspace, **extra) -> dict:
         "externals": report_recipients.external_recipients(ws.id),
         "max_external": report_recipients.MAX_EXTERNAL,
         "unsubscribes": stopped,
+        "cadences": report_recipients.CADENCES,
+        "weekdays": report_periods.WEEKDAYS,
+        "schedule": report_periods.describe_delivery(settings.kinds, settings.delivery_weekday,
+                                                     settings.delivery_hour, ws.timezone),
         "stopped": {u.email for u in stopped},
         "error": None,
         "email": "",
+        "typed": None,
         **extra,
     }
 
@@ -132,6 +139,27 @@ def agency_opt_in():
     return _after_change(ws, "settings/_report_agency.html",
                          "You will receive this workspace's weekly report." if wanted
                          else "You no longer receive this workspace's weekly report.")
+
+
+@bp.post("/settings/report-recipients/schedule")
+@login_required
+def schedule_settings():
+    """Weekly, monthly or both; the delivery weekday and hour; the creator cut. Both kinds
+    of manager choose them: it is the client's morning."""
+    ws = _managed_workspace()
+    form = request.form
+    try:
+        report_recipients.update_schedule(ws, cadence=form.get("cadence"), weekday=form.get("delivery_weekday"),
+                                          at=form.get("delivery_time"), creator_cut=form.get("creator_cut") == "on",
+                                          by=current_user, now=utcnow(), ip=request.remote_addr)
+    except report_recipients.RecipientError as e:
+        db.session.rollback()
+        return _refused(ws, "settings/_report_schedule.html", str(e),
+                        typed={k: form.get(k, "")[:20] for k in ("cadence", "delivery_weekday", "delivery_time")})
+    db.session.commit()
+    settings = report_recipients.settings_of(ws.id)
+    return _after_change(ws, "settings/_report_schedule.html", "Saved: " + report_periods.describe_delivery(
+        settings.kinds, settings.delivery_weekday, settings.delivery_hour, ws.timezone) + ".")
 
 
 @bp.post("/settings/report-recipients/approval")

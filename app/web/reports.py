@@ -1,12 +1,15 @@
-"""Weekly reports: the list, one report, and (for admins) build now, email preview and
-"send me a test"; and, when the workspace wants approval before sending, agency
-staff's "Approve and send" (with an optional note to the client). The figures are
-built in services/report_figures.py, the emails in services/report_delivery.py; the
-views own the transaction (build and approval commit here).
+"""Reports (weekly and monthly): the list of every built period, one report, and (for
+admins) build now, email preview and "send me a test"; and, when the workspace wants
+approval before sending, agency staff's "Approve and send" (with an optional note to
+the client). The figures are built in services/report_figures.py, the emails in
+services/report_delivery.py; the views own the transaction (build and approval commit
+here). The URL variable keeps its first name, `week`, and takes any period key:
+`/reports/2026-W21` is a week, `/reports/2026-05` a month.
 
 Scoping: the workspace comes from current_workspace() (`?workspace=`, 404 to
-outsiders). Creators read only the reports of weeks in which a post of theirs
-appears; any other week is 404 for them, as for outsiders.
+outsiders). What each reader sees of a report — all of it, a creator's own cut, or
+nothing (404, as for outsiders) — is report_figures.reader_cut, the rule the emails
+follow too.
 """
 from __future__ import annotations
 
@@ -17,22 +20,25 @@ from werkzeug.exceptions import Forbidden, NotFound
 from app.extensions import db
 from app.models import Report, Workspace, utcnow
 from app.models.workspace import ROLE_CREATOR
-from app.services import access, mail, report_delivery, report_figures
+from app.services import access, mail, metrics, report_delivery, report_figures, report_periods, report_recipients
 from app.web.context import current_workspace, workspace_scoped
 from app.web.errors import not_found
 from app.web.htmx import redirect_after_action
 
 bp = Blueprint("reports", __name__)
 
+PAGE_SIZE = 20
+MAX_PAGE = 1000
+
 # The preview is our own email HTML (no scripts), styled inline for mail clients:
 # allow inline styles for this response only, and nothing else.
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; sandbox"
 
 
-def _week(week: str) -> report_figures.Week:
+def _period(key: str) -> report_periods.Period:
     try:
-        return report_figures.parse_week(week)
-    except report_figures.WeekError as e:
+        return report_periods.parse_period(key)
+    except report_periods.PeriodError as e:
         raise not_found(str(e)) from None
 
 
@@ -43,18 +49,32 @@ def _workspace() -> Workspace:
     return ws
 
 
-def _managed_report(week: str) -> tuple[Workspace, Report]:
-    wk = _week(week)
+def _managed_report(key: str) -> tuple[Workspace, Report]:
+    period = _period(key)
     ws = _workspace()
     access.require_manager(current_user, ws.id)
-    report = report_figures.get_report(ws, wk)
+    report = report_figures.get_report(ws, period)
     if report is None:
-        raise not_found(f"The report for {wk.iso} has not been generated yet.")
+        raise not_found(f"The report for {period.key} has not been generated yet.")
     return ws, report
 
 
-def _show_url(ws: Workspace, week: str) -> str:
-    return url_for("reports.show", week=week, workspace=ws.id)
+def _show_url(ws: Workspace, key: str) -> str:
+    return url_for("reports.show", week=key, workspace=ws.id)
+
+
+class _Reader:
+    """The signed-in person as a reader of one workspace's reports (report_figures.reader_cut)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.role = access.role_in(current_user, ws.id)
+        self.creator_cut = report_recipients.settings_of(ws.id).creator_cut
+        self.owned = (report_figures.owned_connection_ids(current_user.id, ws.id)
+                      if self.role == ROLE_CREATOR else set())
+
+    def cut(self, report: Report) -> report_figures.Cut | None:
+        return report_figures.reader_cut(report, role=self.role, user_id=current_user.id,
+                                         creator_cut=self.creator_cut, owned=self.owned)
 
 
 @bp.get("/reports")
@@ -62,27 +82,57 @@ def _show_url(ws: Workspace, week: str) -> str:
 @login_required
 def index():
     ws = current_workspace()
-    items = report_figures.list_reports(ws) if ws else []
-    if ws and access.role_in(current_user, ws.id) == ROLE_CREATOR:
-        items = report_figures.readable_by_creator(current_user, items)
-    return render_template("reports/index.html", workspace=ws, reports=items,
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    rows, has_next, hidden, states, settings, next_up = [], False, 0, {}, None, []
+    if ws:
+        reader = _Reader(ws)
+        every = report_figures.list_reports(ws)
+        readable = [(r, c) for r in every if (c := reader.cut(r)) is not None]
+        hidden = len(every) - len(readable)
+        rows = readable[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        has_next = len(readable) > page * PAGE_SIZE
+        if access.can_manage(current_user, ws.id):
+            states = report_delivery.delivery_states([r for r, _ in rows], now=utcnow())
+        settings = report_recipients.settings_of(ws.id)
+        tz = metrics.workspace_tz(ws.timezone)
+        next_up = [report_periods.next_delivery(kind, utcnow(), tz, settings.delivery_weekday, settings.delivery_hour)
+                   for kind in settings.kinds]
+    return render_template("reports/index.html", workspace=ws, rows=rows, page=page, has_next=has_next,
+                           hidden=hidden, states=states, state_labels=report_delivery.STATE_LABELS,
+                           next_up=next_up, schedule=settings and report_periods.describe_delivery(
+                               settings.kinds, settings.delivery_weekday, settings.delivery_hour, ws.timezone),
+                           is_creator=bool(ws) and access.role_in(current_user, ws.id) == ROLE_CREATOR,
                            can_manage=bool(ws) and access.can_manage(current_user, ws.id),
-                           last_week=report_figures.previous_week(utcnow(), ws.timezone).iso if ws else None)
+                           last_week=report_figures.previous_week(utcnow(), ws.timezone).key if ws else None)
+
+
+def _neighbours(ws: Workspace, report: Report, reader: _Reader) -> tuple[Report | None, Report | None]:
+    """The previous and next report of the same kind that this reader may open."""
+    if reader.role != ROLE_CREATOR:
+        return report_figures.neighbours(report)
+    same = [r for r in report_figures.list_reports(ws) if r.kind == report.kind and reader.cut(r) is not None]
+    older = [r for r in same if r.period_start < report.period_start]
+    newer = [r for r in same if r.period_start > report.period_start]
+    return (older[0] if older else None), (newer[-1] if newer else None)
 
 
 @bp.get("/reports/<week>")
 @workspace_scoped
 @login_required
 def show(week: str):
-    wk, ws = _week(week), _workspace()
-    role, report = access.role_in(current_user, ws.id), report_figures.get_report(ws, wk)
+    period, ws = _period(week), _workspace()
+    report = report_figures.get_report(ws, period)
     manage = access.can_manage(current_user, ws.id)
     if report is None:
-        return render_template("reports/not_generated.html", workspace=ws, week=wk, can_manage=manage,
-                               week_over=report_figures.week_is_over(wk, ws, now=utcnow()))
-    if role == ROLE_CREATOR and not report_figures.creator_may_read(current_user, report):
+        return render_template("reports/not_generated.html", workspace=ws, week=period, period=period,
+                               can_manage=manage, week_over=report_figures.is_over(period, ws, now=utcnow()))
+    reader = _Reader(ws)
+    cut = reader.cut(report)
+    if cut is None:
         raise NotFound()
-    return render_template("reports/show.html", workspace=ws, report=report, f=report.figures or {},
+    previous, following = _neighbours(ws, report, reader)
+    return render_template("reports/show.html", workspace=ws, report=report, f=cut.figures, cut=cut,
+                           period=period, previous_report=previous, next_report=following,
                            **report_figures.display_times(report),
                            can_manage=manage, deliveries=report_delivery.deliveries_of(report) if manage else [],
                            state=report_delivery.delivery_state(report, now=utcnow()),
@@ -92,15 +142,15 @@ def show(week: str):
 @bp.post("/reports/<week>/build")
 @login_required
 def build(week: str):
-    wk, ws = _week(week), _workspace()
+    period, ws = _period(week), _workspace()
     access.require_manager(current_user, ws.id)
-    if not report_figures.week_is_over(wk, ws, now=utcnow()):
-        flash(f"{wk.label} isn't over yet in {ws.timezone}; its report can be built once it has ended.", "error")
+    if not report_figures.is_over(period, ws, now=utcnow()):
+        flash(f"{period.label} isn't over yet in {ws.timezone}; its report can be built once it has ended.", "error")
     else:
-        report_figures.build_report(ws, wk, now=utcnow())
+        report_figures.build_report(ws, period, now=utcnow())
         db.session.commit()
-        flash(f"Report for {wk.label} built.", "success")
-    return redirect_after_action(_show_url(ws, wk.iso))
+        flash(f"Report for {period.label} built.", "success")
+    return redirect_after_action(_show_url(ws, period.key))
 
 
 @bp.get("/reports/<week>/email")
@@ -122,7 +172,7 @@ def test_send(week: str):
     except mail.MailError as e:
         level, message = "error", f"The test email could not be sent ({e})."
     flash(message, level)
-    return redirect_after_action(_show_url(ws, report.iso_week))
+    return redirect_after_action(_show_url(ws, report.period_key))
 
 
 @bp.post("/reports/<week>/approve")
@@ -141,4 +191,4 @@ def approve(week: str):
     else:
         db.session.commit()
         flash(f"Approved. {queued} email{'' if queued == 1 else 's'} queued; they go out within minutes.", "success")
-    return redirect_after_action(_show_url(ws, report.iso_week))
+    return redirect_after_action(_show_url(ws, report.period_key))

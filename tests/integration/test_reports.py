@@ -71,8 +71,8 @@ def test_figures_equal_the_metrics_modules_results(app, people):
 def test_figures_are_aggregates_only(app, people):
     conn, _ = seed_brass(people)
     f = report_figures.build_report(people.workspace, WEEK, now=NOW).figures
-    assert set(f) == {"version", "week", "label", "timezone", "organic", "paid", "top_posts", "accounts", "notes",
-                      "source", "generated_at", "data_as_of"}
+    assert set(f) == {"version", "kind", "period", "week", "label", "timezone", "organic", "comparison", "paid",
+                      "top_posts", "accounts", "notes", "cuts", "source", "generated_at", "data_as_of"}
     assert set(f["top_posts"][0]) == {"connection_id", "item_id", "username", "caption", "share_url", "posted",
                                       "views", "engagement_rate"}
     assert set(f["accounts"][0]) == {"connection_id", "username", "posts", "views", "views_missing_days",
@@ -166,8 +166,9 @@ def test_figures_take_the_same_queries_for_one_account_or_ten(app, people, gap_d
         counts[ws_id] = len(seen)
         assert figures["organic"]["posts_published"] == 7 * len(figures["accounts"])
     assert counts[people.workspace.id] == counts[ten.id], counts
-    # accounts, posts, snapshots, Spark Ads (advertisers, rows), and post view gains only when needed
-    assert counts[ten.id] == (6 if gap_day else 5), counts
+    # accounts, posts, snapshots, Spark Ads (advertisers, rows), the previous period's report, and post
+    # view gains only when needed
+    assert counts[ten.id] == (7 if gap_day else 6), counts
 
 
 # ------------------------------------------------------------------ recipients
@@ -249,10 +250,15 @@ def test_creator_sees_only_weeks_with_a_post_of_theirs(client, people, login_as)
 
 def test_malformed_week_is_404_with_a_helpful_message(client, people, login_as):
     login_as("admin")
-    for bad in ("2026-W99", "2025-W53", "2026-21", "W21"):
+    for bad in ("2026-W99", "2025-W53", "W21"):
         r = client.get(f"/reports/{bad}")
         assert r.status_code == 404
         assert f"“{bad}” is not an ISO week (use YYYY-Www, e.g. 2026-W21)" in r.get_data(as_text=True)
+    for bad in ("2026-21", "2026-13", "2026-5", "May-2026"):
+        r = client.get(f"/reports/{bad}")
+        assert r.status_code == 404
+        assert (f"“{bad}” is not a report period (use YYYY-Www for a week, e.g. 2026-W21, or YYYY-MM for a month, "
+                f"e.g. 2026-05)") in r.get_data(as_text=True)
 
 
 def test_week_not_built_offers_admins_to_build_it_now(client, people, login_as):

@@ -4,15 +4,16 @@ backoff; the CLI; and two instances on PostgreSQL at once."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import template_rendered
 
 from app.extensions import db
-from app.models import Report, ReportDelivery, TikTokConnection
+from app.models import Report, ReportDelivery, ReportSettings, TikTokConnection
 from app.services import accounts, report_delivery
 from jobs.runner import run_job
 from tests.conftest import Client, login
@@ -236,22 +237,71 @@ def test_a_report_rebuilt_during_a_run_is_rendered_again_for_the_rest(app, peopl
     assert "@brassorbit3" in first and "@brassorbit3" not in last
 
 
-def test_previous_week_is_chosen_in_each_workspaces_timezone(app, people, smtp_server):
-    people.workspace.timezone = "Pacific/Auckland"  # Monday 21:00 there: week 21 just ended
-    people.other_workspace.timezone = "America/Los_Angeles"  # Monday 02:00 there: week 21 too
-    honolulu = accounts.get_or_create_workspace("Island Client", timezone="Pacific/Honolulu")  # Sunday 23:00
-    for ws in (people.workspace, people.other_workspace, honolulu):
+def test_each_workspace_gets_the_week_just_ended_at_its_own_local_morning_once(app, people, smtp_server):
+    """The job runs every hour across a Monday: Tokyo's admin gets week 21 at 09:00 in
+    Tokyo (00:00 UTC), Honolulu's at 09:00 in Honolulu (19:00 UTC), each exactly once,
+    and nobody gets the week before."""
+    people.workspace.timezone = "Asia/Tokyo"
+    people.other_workspace.timezone = "Pacific/Honolulu"
+    for ws in (people.workspace, people.other_workspace):
         make_connection(ws, None)
     db.session.commit()
-    run_job(app, "weekly-reports", now=NOW)
-    weeks = dict(db.session.execute(sa.select(Report.workspace_id, Report.iso_week)).all())
-    assert weeks == {people.workspace.id: "2026-W21", people.other_workspace.id: "2026-W21", honolulu.id: "2026-W20"}
-    # Sunday 20:00 UTC: already Monday in Auckland, still Sunday in Los Angeles.
-    db.session.execute(sa.delete(Report))
+    sent_at: dict[str, list[datetime]] = {}
+    start = datetime(2026, 5, 24, 18, 0, tzinfo=timezone.utc)  # Sunday; already Monday 03:00 in Tokyo
+    for hour in range(31):  # until Tuesday 00:00 UTC
+        moment = start + timedelta(hours=hour)
+        before = len(smtp_server.messages)
+        with time_machine.travel(moment, tick=False):
+            run_job(app, "weekly-reports")  # the job's clock is the (travelled) real one
+        for msg in smtp_server.messages[before:]:
+            sent_at.setdefault(msg["To"], []).append(moment)
+    tokyo_09 = datetime(2026, 5, 25, 0, 0, tzinfo=timezone.utc)
+    honolulu_09 = datetime(2026, 5, 25, 19, 0, tzinfo=timezone.utc)
+    assert sent_at == {"admin@example.com": [tokyo_09], "outsider@example.com": [honolulu_09]}
+    weeks = dict(db.session.execute(sa.select(Report.workspace_id, Report.period_key)).all())
+    assert weeks == {people.workspace.id: "2026-W21", people.other_workspace.id: "2026-W21"}
+    for msg in smtp_server.messages:
+        assert "Week 21 · May 18 – May 24, 2026" in str(make_header(decode_header(msg["Subject"])))
+    assert {d.sent_at for d in deliveries().values()} == {tokyo_09, honolulu_09}
+
+
+def test_a_workspace_that_chose_tuesday_15h_gets_its_week_then(app, people, smtp_server):
+    people.workspace.timezone = "America/Los_Angeles"
+    make_connection(people.workspace, None)
+    db.session.add(ReportSettings(workspace_id=people.workspace.id, delivery_weekday=1, delivery_hour=15))
     db.session.commit()
-    run_job(app, "weekly-reports", now=datetime(2026, 5, 24, 20, 0, tzinfo=timezone.utc))
-    weeks = dict(db.session.execute(sa.select(Report.workspace_id, Report.iso_week)).all())
-    assert weeks[people.workspace.id] == "2026-W21" and weeks[people.other_workspace.id] == "2026-W20"
+    tuesday_15_la = datetime(2026, 5, 26, 22, 0, tzinfo=timezone.utc)
+    assert run_job(app, "weekly-reports", now=tuesday_15_la - timedelta(hours=1)).counts.get("reports_built") is None
+    assert run_job(app, "weekly-reports", now=tuesday_15_la).counts["emails_sent"] == 1
+    assert run_job(app, "weekly-reports", now=tuesday_15_la + timedelta(hours=1)).counts["already_queued"] == 1
+    assert received(smtp_server) == ["admin@example.com"]
+    assert db.session.scalar(sa.select(Report.period_key)) == "2026-W21"
+
+
+def test_a_monthly_workspace_gets_the_calendar_month_on_the_first_at_its_hour(app, people, smtp_server):
+    seed_brass(people)  # Europe/London
+    db.session.add(ReportSettings(workspace_id=people.workspace.id, cadence="both"))
+    db.session.commit()
+    first_09_london = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)  # a Monday: both are due
+    assert "reports_built" not in run_job(app, "weekly-reports", now=first_09_london - timedelta(hours=1)).counts
+    result = run_job(app, "weekly-reports", now=first_09_london)
+    assert result.counts["reports_built"] == 2
+    reports = {r.period_key: r for r in db.session.scalars(sa.select(Report))}
+    assert set(reports) == {"2026-W22", "2026-05"}
+    may = reports["2026-05"]
+    assert may.kind == "monthly" and (may.period_start, may.period_end) == (date(2026, 5, 1), date(2026, 5, 31))
+    assert may.figures["label"] == "May 2026" and may.figures["organic"]["posts_published"] == 10
+    subjects = sorted(str(make_header(decode_header(m["Subject"]))) for m in smtp_server.messages
+                      if m["To"] == "admin@example.com")
+    assert subjects == ["Brass Studio · TikTok monthly report · May 2026",
+                        "Brass Studio · TikTok weekly report · Week 22 · May 25 – May 31, 2026"]
+    text, html = text_and_html(next(m for m in smtp_server.messages if "monthly" in m["Subject"]
+                                    and m["To"] == "admin@example.com"))
+    assert "Posts published: 10 (behind cadence (10 of 14)" in text  # 3 a week over 31 days, rounded up
+    # The seeded data ends May 24: no change against April is given, and the email says why.
+    assert may.figures["comparison"]["views_change"] is None
+    assert "Some days of this month have no views figures, so a change would mislead." in html
+    assert "No post with views was published in April 2026." in html
 
 
 def test_cli_builds_the_given_week(app, people, smtp_server):
