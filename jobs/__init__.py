@@ -46,7 +46,8 @@ def describe_trigger(trigger: dict, *, short: bool = False) -> str:
     """A job's trigger arguments (as in SCHEDULE) in words, in UTC like the scheduler:
     {"trigger": "interval", "minutes": 10} → "every 10 minutes" (short: "every 10 min"),
     {"trigger": "cron", "hour": 3} → "daily 03:00 UTC",
-    {"trigger": "cron", "day_of_week": "mon", "hour": 9} → "Mondays 09:00 UTC" (short: "Mon 09:00 UTC").
+    {"trigger": "cron", "day_of_week": "mon", "hour": 9} → "Mondays 09:00 UTC" (short: "Mon 09:00 UTC"),
+    {"trigger": "cron", "minute": 0} → "every hour, on the hour" (short: "hourly").
 
     Pages, the architecture diagram and the README say when jobs run through this, so a
     schedule change changes them. A trigger it cannot put in words exactly raises
@@ -61,6 +62,8 @@ def describe_trigger(trigger: dict, *, short: bool = False) -> str:
                 if n == 1:
                     return f"every {unit[:-1]}"
                 return f"every {n} {_SHORT.get(unit, unit) if short else unit}"
+    if kind == "cron" and set(args) == {"minute"} and str(args["minute"]) in ("0", "00"):
+        return "hourly" if short else "every hour, on the hour"
     if kind == "cron" and "hour" in args and set(args) <= {"day_of_week", "hour", "minute"}:
         hour, minute, day = str(args["hour"]), str(args.get("minute", 0)), args.get("day_of_week")
         if hour.isdigit() and int(hour) < 24 and minute.isdigit() and int(minute) < 60 and day in (None, *_DAYS):

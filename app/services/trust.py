@@ -120,9 +120,10 @@ JOBS: tuple[Job, ...] = (
         "Marketing API; upserts daily snapshots in the database.",
         also=", at once after connecting, and on “Refresh now”"),
     Job("weekly-reports",
-        "Builds last week's report per workspace from the database and emails it over SMTP, once per recipient."),
+        "Builds each workspace's weekly or monthly report at the day and local hour it chose, from the database, "
+        "and emails it over SMTP, once per recipient."),
     Job("report-retries",
-        "Retries weekly-report emails that failed for a temporary reason, after their backoff. Database and SMTP only."),
+        "Retries report emails that failed for a temporary reason, after their backoff. Database and SMTP only."),
     Job("purge",
         "Deletes the data of accounts whose retention period ended or whose deletion was requested; leaves an "
         "anonymous receipt. Database only."),

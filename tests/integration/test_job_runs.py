@@ -236,9 +236,9 @@ MON_0900 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)  # a Monday
 
 
 @pytest.mark.parametrize("name, now, expected", [
-    ("weekly-reports", MON_0900 + timedelta(days=1, hours=1), MON_0900),
+    ("weekly-reports", MON_0900 + timedelta(days=1, hours=1, minutes=20), MON_0900 + timedelta(days=1, hours=1)),
     ("weekly-reports", MON_0900, MON_0900),
-    ("weekly-reports", MON_0900 - timedelta(minutes=1), MON_0900 - timedelta(days=7)),
+    ("weekly-reports", MON_0900 - timedelta(minutes=1), MON_0900 - timedelta(hours=1)),
     ("purge", MON_0900 - timedelta(hours=7), datetime(2026, 5, 31, 3, 0, tzinfo=timezone.utc)),
     ("purge", MON_0900, datetime(2026, 6, 1, 3, 0, tzinfo=timezone.utc)),
     ("sync", MON_0900, None),
@@ -252,8 +252,9 @@ def test_lag_against_the_schedule():
     assert scheduler.lag("sync", now - timedelta(minutes=20), now) == timedelta(minutes=5)
     assert scheduler.lag("sync", now - timedelta(minutes=10), now) == timedelta(0)
     assert scheduler.lag("sync", None, now) is None
-    assert scheduler.lag("weekly-reports", MON_0900 + timedelta(minutes=3), now) == timedelta(0)
-    assert scheduler.lag("weekly-reports", MON_0900 - timedelta(days=6), now) == timedelta(days=1)
+    later = now + timedelta(minutes=30)  # hourly, on the hour: due since 09:00
+    assert scheduler.lag("weekly-reports", now + timedelta(minutes=2), later) == timedelta(0)
+    assert scheduler.lag("weekly-reports", now - timedelta(minutes=30), later) == timedelta(minutes=30)
 
 
 # --------------------------------------------------------------------- catch-up

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ({"trigger": "cron", "hour": 4, "minute": 30}, "daily 04:30 UTC", "daily 04:30 UTC"),
     ({"trigger": "cron", "day_of_week": "mon", "hour": 9}, "Mondays 09:00 UTC", "Mon 09:00 UTC"),
     ({"trigger": "cron", "day_of_week": "sun", "hour": "23", "minute": "5"}, "Sundays 23:05 UTC", "Sun 23:05 UTC"),
+    ({"trigger": "cron", "minute": 0}, "every hour, on the hour", "hourly"),
 ])
 def test_a_trigger_in_words(trigger, words, short):
     assert jobs.describe_trigger(trigger) == words
@@ -65,7 +66,7 @@ def test_the_security_page_states_each_jobs_own_schedule(client):
     html = client.get("/security").get_data(as_text=True)
     for job in trust.JOBS:
         assert f"<td>{jobs.when(job.name)}" in html
-    assert ">Mon 09:00 UTC</text>" in html  # the diagram's job box
+    assert f">{jobs.when('weekly-reports', short=True)}</text>" in html  # the diagram's job box
     assert "every 15 minutes, at once after connecting" in html
 
 
@@ -78,10 +79,13 @@ def test_changing_a_schedule_changes_the_security_page(client, weekly_reports_on
 
 def test_changing_a_schedule_changes_the_other_pages_that_mention_it(client, people, weekly_reports_on_tuesday):
     assert "(daily 02:15 UTC)" in client.get("/data-deletion").get_data(as_text=True)
-    assert "emailed Tuesdays 07:30 UTC" in client.get("/privacy").get_data(as_text=True)
+    # Reports go out at each workspace's own day and hour, not the job's: the privacy page and
+    # the reports page say that, not a time of the job's.
+    privacy = client.get("/privacy").get_data(as_text=True)
+    assert "Tuesdays 07:30 UTC" not in privacy and "at the day and local time each workspace chooses" in privacy
     login(client, people.admin)
     html = client.get("/reports").get_data(as_text=True)
-    assert "is built Tuesdays 07:30 UTC" in html and "Monday" not in html
+    assert "07:30" not in html and "weekly reports on Mondays, at 09:00 (Europe/London)" in html
 
 
 def test_the_diagram_takes_its_times_from_the_schedule(weekly_reports_on_tuesday):
