@@ -190,9 +190,13 @@ SCOPED_POSTS["report_recipients.agency_opt_in"] = lambda o: (
     "/settings/report-recipients/agency", {"workspace_id": o["ws"].id, "opt_in": "on"})
 SCOPED_POSTS["report_recipients.approval_settings"] = lambda o: (
     "/settings/report-recipients/approval", {"workspace_id": o["ws"].id, "approval_required": "on"})
+SCOPED_POSTS["report_recipients.schedule_settings"] = lambda o: (
+    "/settings/report-recipients/schedule",
+    {"workspace_id": o["ws"].id, "cadence": "both", "delivery_weekday": "2", "delivery_time": "07:00"})
 SCOPED_POSTS["reports.approve"] = lambda o: (f"/reports/2026-W21/approve?workspace={o['ws'].id}", {"note": "x"})
 ADMIN_POSTS |= {"report_recipients.add_external", "report_recipients.remove_external",
-                "report_recipients.agency_opt_in", "report_recipients.approval_settings", "reports.approve"}
+                "report_recipients.agency_opt_in", "report_recipients.approval_settings",
+                "report_recipients.schedule_settings", "reports.approve"}
 
 
 # Members and invites (test_members.py): the page and its actions are for the workspace's
@@ -231,6 +235,7 @@ ADMIN_POSTS |= {"members.invite", "members.resend_invite", "members.revoke_invit
                 "members.remove_member"}
 
 
+
 # One post's page and an account's audience page: readers of the post's account only
 # (test_post_page.py, test_audience_page.py).
 def _post_of(o):
@@ -248,7 +253,6 @@ SCOPED["post_insights.show"] = [lambda o: f"/performance/posts/{_post_of(o).id}"
 SCOPED["post_insights.by_item"] = [lambda o: f"/performance/accounts/{o['conn'].id}/posts/{_post_of(o).item_id}"]
 SCOPED["audience.show"] = [lambda o: f"/performance/audience?account={o['conn'].id}",
                            lambda o: f"/performance/audience?workspace={o['ws'].id}"]
-
 
 # Report branding (test_branding.py): the settings page and its actions are for agency staff
 # (client admins and creators 403, outsiders 404); the logo and the accent stylesheet are for

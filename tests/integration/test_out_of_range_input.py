@@ -101,7 +101,8 @@ def test_weeks_outside_the_calendar_are_404_with_an_explanation(app, client, sig
             r = _send(client, method, _fill(rule, {"week": bad}) + f"?workspace={signed_in['ws'].id}")
             assert r.status_code == 404, (method, rule.rule, bad, r.status_code)
             html = r.get_data(as_text=True)
-            assert "is not an ISO week" in html or "outside the weeks reports cover" in html
+            assert ("is not an ISO week" in html or "outside the weeks reports cover" in html
+                    or "is not a report period" in html)
 
 
 def test_a_far_week_explains_which_years_are_covered(client, signed_in):
