@@ -207,3 +207,9 @@ def test_disconnected_account_shows_its_last_figures_under_a_banner(client, peop
     html = client.get(f"/performance/audience?account={account.id}").get_data(as_text=True)
     assert "@brassorbit3 is disconnected since November 12, 2026" in html and "deleted on February 10, 2027" in html
     assert 'id="heatmap"' in html
+
+
+def test_dashboard_links_to_the_selected_accounts_audience(client, people, account):
+    login(client, people.creator)
+    html = client.get(f"/performance?account={account.id}").get_data(as_text=True)
+    assert f'href="/performance/audience?account={account.id}">Audience and best time to post</a>' in html
