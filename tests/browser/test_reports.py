@@ -48,9 +48,9 @@ def test_report_page_and_its_email_render(live_server, page, built_report):
     email = popup.value
     email.wait_for_load_state()
     assert email.get_by_role("heading", name="Week 21 · May 18 – May 24, 2026").is_visible()
-    # Inline styles (css-inline) are allowed on this response only: the button is brand pink.
+    # Inline styles (css-inline) are allowed on this response only: the button is the default accent (#d1193e).
     color = email.get_by_role("link", name="Open the report").evaluate("a => getComputedStyle(a).backgroundColor")
-    assert color == "rgb(254, 44, 85)"
+    assert color == "rgb(209, 25, 62)"
     (ARTIFACTS / "report-email.html").write_text(email.content())
     email.screenshot(path=str(ARTIFACTS / "report-email.png"), full_page=True)
     email.close()
