@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 import time_machine
+from markupsafe import escape
 
 from app.extensions import db
 from app.models import (AuditEvent, Report, ReportDelivery, ReportExternalRecipient, ReportSettings,
@@ -364,3 +365,57 @@ def test_who_may_change_what_on_the_settings_page(app, people, smtp_server):
     assert r.status_code == 422 and "between 1 and 336 hours" in r.get_data(as_text=True)
     [changed] = events("report.approval_required")
     assert changed.actor_user_id == people.agency.id and changed.detail == {"window_hours": 72}
+
+
+# ------------------------------------------------------------------ which reports, when, creator cut
+
+
+SCHEDULE_URL = "/settings/report-recipients/schedule"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"delivery_time": "25:00"}, "“25:00” is not a time of day (use HH:MM, e.g. 09:00)."),
+    ({"delivery_time": "nine"}, "“nine” is not a time of day (use HH:MM, e.g. 09:00)."),
+    ({"delivery_time": ""}, "“” is not a time of day (use HH:MM, e.g. 09:00)."),
+    ({"delivery_time": "09:30"}, "Reports go out on the hour: choose a whole hour such as 09:00, not 09:30."),
+    ({"delivery_weekday": "7"}, "“7” is not a weekday: choose one from Monday to Sunday."),
+    ({"delivery_weekday": "Funday"}, "“Funday” is not a weekday: choose one from Monday to Sunday."),
+    ({"cadence": "daily"}, "Choose weekly, monthly or both."),
+])
+def test_a_bad_delivery_time_or_weekday_is_refused_with_a_clear_message_and_nothing_saved(
+        app, people, fields, message):
+    admin = app.test_client()
+    login(admin, people.admin)
+    data = {"workspace_id": people.workspace.id, "cadence": "monthly", "delivery_weekday": "2",
+            "delivery_time": "07:00", "creator_cut": "on", **fields}
+    r = admin.hx("post", SCHEDULE_URL, data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="report-schedule"' in html and "<html" not in html
+    assert str(escape(message)) in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportSettings)) == 0
+    assert events("report.schedule_changed") == []
+    r = admin.post_form(SCHEDULE_URL, data)  # without htmx: back to the page, the message flashed
+    assert r.status_code == 303
+    assert str(escape(message)) in admin.get(r.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportSettings)) == 0
+
+
+def test_a_client_admin_chooses_monthly_on_wednesdays_at_seven_and_the_creator_cut(app, people):
+    admin = app.test_client()
+    login(admin, people.admin)
+    page = admin.get(f"/settings/report-recipients?workspace={people.workspace.id}").get_data(as_text=True)
+    assert "weekly reports on Mondays, at 09:00 (Europe/London)" in page  # the default
+    r = admin.hx("post", SCHEDULE_URL, data={"workspace_id": people.workspace.id, "cadence": "both",
+                                             "delivery_weekday": "2", "delivery_time": "07:00", "creator_cut": "on"})
+    assert r.status_code == 200
+    assert "weekly reports on Wednesdays and monthly reports on the 1st, at 07:00 (Europe/London)" in \
+        r.get_data(as_text=True)
+    settings = report_recipients.settings_of(people.workspace.id)
+    assert (settings.cadence, settings.delivery_weekday, settings.delivery_hour, settings.creator_cut) == (
+        "both", 2, 7, True)
+    assert [e.detail for e in events("report.schedule_changed")] == [
+        {"cadence": "both", "weekday": 2, "hour": 7, "creator_cut": True}]
+    creator = app.test_client()
+    login(creator, people.creator)
+    assert creator.post_form(SCHEDULE_URL, {"workspace_id": people.workspace.id, "cadence": "weekly",
+                                            "delivery_weekday": "0", "delivery_time": "09:00"}).status_code == 403

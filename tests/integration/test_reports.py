@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from app.extensions import db
-from app.models import AccountSnapshot, Post, Report, ReportConnection, ReportDelivery
+from app.models import AccountSnapshot, Post, Report, ReportConnection, ReportDelivery, ReportSettings
 from app.services import accounts, dashboard, mail, metrics, report_delivery, report_figures
 from tests.factories import make_connection, seed_performance
 from tests.report_data import NOW, WEEK, add_post, seed_brass
@@ -328,3 +328,100 @@ def test_captions_are_escaped_on_the_page_and_in_the_email(app, client, people, 
     assert "<script>alert(1)" not in client.get(f"/reports/{WEEK}").get_data(as_text=True)
     html = report_delivery.render_email_html(report, people.workspace)  # the app context is enough
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+# ------------------------------------------------------------------ history, months, comparisons, cuts
+
+
+def _views_in(conn, week_key: str, per_day: int) -> None:
+    """Set the account's daily views for every day of the week."""
+    week = report_figures.parse_week(week_key)
+    db.session.execute(sa.update(AccountSnapshot).where(
+        AccountSnapshot.connection_id == conn.id, AccountSnapshot.day.between(week.start, week.end))
+        .values(video_views=per_day))
+
+
+def test_three_weeks_and_a_month_are_listed_and_week_twos_comparison_is_their_arithmetic(client, people, login_as):
+    conn, conn2 = seed_brass(people)
+    for day in (5, 6, 7):  # week 19 gets posts too, with a lower engagement than the seeded ones
+        post = add_post(conn, f"w19-{day}", datetime(2026, 5, day, 12, tzinfo=timezone.utc), views=200)
+        post.likes = 5
+    _views_in(conn, "2026-W20", 800)
+    db.session.commit()
+    w19 = _build(people, "2026-W19", NOW - timedelta(days=14)).figures
+    w20 = _build(people, "2026-W20", NOW - timedelta(days=7)).figures
+    w21 = _build(people, "2026-W21", NOW).figures
+    _build(people, "2026-05", datetime(2026, 6, 1, 9, tzinfo=timezone.utc))
+
+    assert (w19["organic"]["views"], w20["organic"]["views"]) == (4200, 6300)  # 7 x (500 + 100), 7 x (800 + 100)
+    c = w20["comparison"]
+    assert c["basis"] == "report" and c["previous_key"] == "2026-W19"
+    assert c["views_change"] == pytest.approx((6300 - 4200) / 4200)
+    assert c["engagement_change_pp"] == pytest.approx(
+        (w20["organic"]["engagement_rate"] - w19["organic"]["engagement_rate"]) * 100)
+    assert c["posts_change"] == w20["organic"]["posts_published"] - w19["organic"]["posts_published"] == 3 - 3
+    assert w20["organic"]["views_change"] == c["views_change"]  # what the page and the email show
+    assert w21["comparison"]["views_change"] == pytest.approx((4200 - 6300) / 6300)
+
+    login_as("admin")
+    html = client.get("/reports").get_data(as_text=True)
+    labels = ["May 2026", "Week 21 · May 18 – May 24, 2026", "Week 20 · May 11 – May 17, 2026",
+              "Week 19 · May 4 – May 10, 2026"]
+    assert [html.index(label) for label in labels] == sorted(html.index(label) for label in labels)  # newest first
+    for key in ("2026-05", "2026-W21", "2026-W20", "2026-W19"):
+        assert f'href="/reports/{key}?workspace={people.workspace.id}"' in html
+    assert html.count(">Built</span>") == 4  # delivery status: built, nobody emailed yet
+    page = client.get("/reports/2026-W20").get_data(as_text=True)
+    assert "+50.0% vs previous week" in page
+    assert f'href="/reports/2026-W19?workspace={people.workspace.id}" rel="prev"' in page
+    assert f'href="/reports/2026-W21?workspace={people.workspace.id}" rel="next"' in page
+    month = client.get("/reports/2026-05").get_data(as_text=True)
+    assert "Monthly report" in month and "May 2026" in month and "No earlier monthly report" in month
+
+
+def test_a_comparison_without_a_stored_report_uses_the_stored_data_or_says_why(app, people):
+    conn, _ = seed_brass(people)
+    f = report_figures.build_report(people.workspace, WEEK, now=NOW).figures  # no W20 report stored
+    assert f["comparison"]["basis"] == "data" and f["comparison"]["views_change"] == 0.0
+    early = report_figures.build_report(people.workspace, "2026-W15", now=NOW).figures  # before any data
+    assert early["comparison"]["views_change"] is None
+    assert early["comparison"]["reasons"]["views"] == "No report or stored data for Week 14, 2026 to compare with."
+
+
+def test_the_list_pages_twenty_reports_at_a_time(client, people, login_as):
+    make_connection(people.workspace, None)
+    db.session.commit()
+    week = report_figures.parse_week("2026-W21")
+    for _ in range(21):
+        _build(people, week)
+        week = week.previous()
+    login_as("admin")
+    first = client.get("/reports").get_data(as_text=True)
+    assert first.count('<tr id="report-') == 20 and "Week 21 · May 18" in first and 'rel="next"' in first
+    second = client.get("/reports?page=2").get_data(as_text=True)
+    assert second.count('<tr id="report-') == 1 and "Week 1 · Dec 29, 2025" in second and 'rel="prev"' in second
+
+
+def test_a_creator_with_no_post_in_any_report_is_told_why_the_list_is_empty(client, people, login_as):
+    seed_brass(people)  # creator2's account has no posts
+    _build(people, "2026-W20")
+    _build(people, WEEK)
+    login_as("creator2")
+    html = client.get("/reports").get_data(as_text=True)
+    assert "Brass Studio has 2 reports, but none of a period in which a post of an account you connected" in html
+
+
+def test_with_the_creator_cut_a_creator_sees_only_their_accounts_and_the_page_says_so(client, people, login_as):
+    conn, conn2 = seed_brass(people)
+    add_post(conn2, "moon-w21", datetime(2026, 5, 20, 12, tzinfo=timezone.utc), views=300, caption="moon post")
+    db.session.add(ReportSettings(workspace_id=people.workspace.id, creator_cut=True))
+    db.session.commit()
+    _build(people)
+    login_as("creator2")
+    page = client.get(f"/reports/{WEEK}").get_data(as_text=True)
+    assert "Your accounts only (@moontideco2)" in page and "moon post" in page
+    assert "@brassorbit3" not in page and "Post number" not in page
+    assert "700" in page  # their views: 7 x 100
+    login_as("admin")
+    page = client.get(f"/reports/{WEEK}").get_data(as_text=True)
+    assert "The whole workspace" in page and "@brassorbit3" in page and "@moontideco2" in page

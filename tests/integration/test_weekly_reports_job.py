@@ -18,7 +18,7 @@ from app.services import accounts, report_delivery
 from jobs.runner import run_job
 from tests.conftest import Client, login
 from tests.factories import make_connection
-from tests.report_data import NOW, WEEK, seed_brass
+from tests.report_data import NOW, WEEK, add_post, seed_brass
 
 
 @pytest.fixture
@@ -350,3 +350,44 @@ def test_two_instances_at_once_on_postgresql_send_each_email_once(app_factory, s
     with apps[0].app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Report)) == 1
         assert set(db.session.scalars(sa.select(ReportDelivery.status))) == {"sent"}
+
+
+def _two_creators_with_posts(people):
+    conn, conn2 = seed_brass(people)
+    add_post(conn2, "moon-w21", datetime(2026, 5, 20, 12, tzinfo=timezone.utc), views=5000, caption="moon post")
+    db.session.commit()
+
+
+def _body(smtp_server, to: str) -> str:
+    text, _ = text_and_html(next(m for m in smtp_server.messages if m["To"] == to))
+    return text.split("Unsubscribe (", 1)[0]  # the rest is the recipient's own link
+
+
+def test_with_the_creator_cut_each_creator_is_mailed_only_their_accounts_and_admins_everything(
+        app, people, smtp_server):
+    _two_creators_with_posts(people)
+    db.session.add(ReportSettings(workspace_id=people.workspace.id, creator_cut=True))
+    db.session.commit()
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        assert run_job(app, "weekly-reports", now=NOW).counts["emails_sent"] == 3
+    admin, creator, creator2 = (_body(smtp_server, to) for to in
+                                ("admin@example.com", "creator@example.com", "creator2@example.com"))
+    assert "@brassorbit3" in admin and "@moontideco2" in admin and "moon post" in admin
+    assert "Post number 6" in creator and "moon post" not in creator and "@moontideco2" not in creator
+    assert "moon post" in creator2 and "@brassorbit3" not in creator2 and "Post number" not in creator2
+    # Rendered once per cut (the whole workspace, and each creator's), not once per recipient.
+    assert rendered.count("email/weekly_report.txt") == 3
+
+
+def test_by_default_creators_and_admins_are_mailed_the_same_report(app, people, smtp_server):
+    _two_creators_with_posts(people)
+    assert run_job(app, "weekly-reports", now=NOW).counts["emails_sent"] == 3
+    admin, creator, creator2 = (_body(smtp_server, to) for to in
+                                ("admin@example.com", "creator@example.com", "creator2@example.com"))
+    assert admin == creator == creator2
+    assert "@brassorbit3" in creator2 and "moon post" in creator
