@@ -27,7 +27,7 @@ from app.models import AdsAccount, Post, SparkAdMetric, TikTokConnection, User, 
 from app.models.ids import is_storable_id
 from app.services import access, charts, metrics
 
-ITEM_ID = re.compile(r"[0-9]{1,32}")  # TikTok's item ids: digits, stored as text
+ITEM_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")  # TikTok's item ids are digits, kept as text (32 at most)
 #: TikTok's names for the viewer breakdowns in `audience_types`, as the page labels them.
 VIEWER_TYPES = {"NEW_VIEWER": "New viewers", "RETURN_VIEWER": "Returning viewers"}
 FOLLOWER_TYPES = {"FOLLOWER_PERCENT": "Followers", "NON_FOLLOWER_PERCENT": "Not following"}
@@ -93,7 +93,7 @@ def post_or_404(user: User, post_id: int) -> tuple[Post, TikTokConnection]:
 
 
 def post_id_for_item(connection: TikTokConnection, item_id: str) -> int | None:
-    """The stored post of `connection` with TikTok item id `item_id` (digits), if any."""
+    """The stored post of `connection` with TikTok item id `item_id`, if any."""
     if not ITEM_ID.fullmatch(item_id):
         return None
     return db.session.scalar(sa.select(Post.id).where(Post.connection_id == connection.id, Post.item_id == item_id))

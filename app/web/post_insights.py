@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from app.models import TikTokConnection, Workspace
 from app.services import access, definitions, post_insights
 from app.web.context import use_workspace, workspace_scoped
+from app.web.errors import not_found
 
 bp = Blueprint("post_insights", __name__)
 
@@ -44,6 +45,7 @@ def by_item(connection_id: int, item_id: str):
     """A post by its TikTok item id (what stored weekly reports name): to its page."""
     conn = access.connection_or_404(current_user, connection_id)
     post_id = post_insights.post_id_for_item(conn, item_id)
-    if post_id is None:
-        raise NotFound()
+    if post_id is None:  # the account is the user's to see, so saying why reveals nothing
+        raise not_found(f"@{conn.username} has no stored post with TikTok id {item_id[:32]}: "
+                        "TikTok no longer lists it, or its data was deleted.")
     return redirect(url_for("post_insights.show", post_id=post_id))

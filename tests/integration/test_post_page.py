@@ -188,6 +188,29 @@ def test_report_link_by_item_id_leads_to_the_post_page_for_readers_only(client, 
     r = client.get(f"/performance/accounts/{post.connection_id}/posts/{post.item_id}")
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/performance/posts/{post.id}")
     assert client.get(f"/performance/accounts/{post.connection_id}/posts/123").status_code == 404
-    assert client.get(f"/performance/accounts/{post.connection_id}/posts/not-an-id").status_code == 404
+    missing = client.get(f"/performance/accounts/{post.connection_id}/posts/not-a-stored-id")
+    assert missing.status_code == 404 and "TikTok no longer lists it, or its data was deleted" in missing.get_data(
+        as_text=True)
     login(client, people.outsider)
     assert client.get(f"/performance/accounts/{post.connection_id}/posts/{post.item_id}").status_code == 404
+
+
+def test_reports_top_creatives_link_to_their_post_pages(client, people):
+    from app.services import report_figures
+    from tests.report_data import NOW as REPORT_NOW
+    from tests.report_data import WEEK, seed_brass
+
+    conn, _ = seed_brass(people)
+    report = report_figures.build_report(people.workspace, WEEK, now=REPORT_NOW)
+    db.session.commit()
+    login(client, people.admin)
+    html = client.get(f"/reports/{WEEK}?workspace={people.workspace.id}").get_data(as_text=True)
+    links = re.findall(r'<span class="caption"><a href="https?://[^/"]+(/performance/accounts/[^"]+)">', html)
+    assert len(links) == len(report.figures["top_posts"]) == 3
+    for link, top in zip(links, report.figures["top_posts"]):
+        landed = client.get(link)
+        post_id = db.session.scalar(db.select(Post.id).where(Post.connection_id == conn.id,
+                                                              Post.item_id == top["item_id"]))
+        assert landed.status_code == 302 and landed.headers["Location"].endswith(f"/performance/posts/{post_id}")
+        page = client.get(landed.headers["Location"]).get_data(as_text=True)
+        assert f'data-figure="views">{top["views"]:,}<' in page
