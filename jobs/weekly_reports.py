@@ -72,7 +72,7 @@ def run(*, now: datetime, week: str | None = None, limit: int | None = None,
             if explicit is not None:
                 periods = [explicit]
             else:
-                periods = _due(settings.get(ws_id) or report_recipients.settings_of(ws_id), tz_name, now=now)
+                periods = _due(settings.get(ws_id) or report_recipients.default_settings(ws_id), tz_name, now=now)
                 if not periods:
                     result.add("workspaces_not_due")
                     continue

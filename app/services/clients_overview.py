@@ -10,8 +10,8 @@ A row says
   (the last 7 complete days in the workspace's timezone) and the 7 days before it, by
   the definitions in services/metrics.py, added up over the accounts the weekly report
   covers (every account not disconnected) as the report adds them up;
-- the next weekly report: when the scheduler builds it (the caller passes the next run
-  of the weekly-reports job), which week it covers in the workspace's timezone, and to
+- the next report: when it goes out (the workspace's own delivery day and hour, see
+  services/report_periods.py), which week or month it covers in the workspace's timezone, and to
   whom it would go as things stand (report_delivery.recipients' rule: client admins, and
   creators with a post in that week so far; with the report-recipient settings, agency
   staff who opted in and added addresses, minus those who unsubscribed);
@@ -27,7 +27,8 @@ Query budget, whatever the number of workspaces and accounts: the workspaces (sh
 with the page header for agency staff; client admins: one), their accounts (1), their
 daily snapshots (1, dashboard.load_snapshots), posts' view gains for days without an
 account's daily figure (1, only when some day lacks one), the latest report of each
-with its deliveries counted (1), and the next report's recipients (1). Reads only.
+with its deliveries counted (1), the report settings (1), and the next report's
+recipients (1). Reads only.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ from app.models import report as report_model
 from app.models.base import UTCDateTime
 from app.models.connection import STATUS_ACTIVE, STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
 from app.models.workspace import ROLE_CLIENT_ADMIN, ROLE_CREATOR
-from app.services import access, dashboard, metrics, report_delivery, report_figures
+from app.services import access, dashboard, metrics, report_delivery, report_figures, report_periods, report_recipients
 
 SYNC_STALE_AFTER = timedelta(hours=6)
 RECIPIENTS_SHOWN = 3
@@ -85,8 +86,8 @@ class LatestReport:
 
 @dataclass(frozen=True)
 class NextReport:
-    at: datetime  # UTC
-    week: report_figures.Week
+    at: datetime  # in the workspace's timezone
+    week: report_periods.Period  # the week or month it covers
     recipients: list[str]  # sorted addresses
     skipped: bool  # no connected account: the run builds nothing for this workspace
 
@@ -187,7 +188,7 @@ def _latest_reports(workspace_ids: list[int], *, now: datetime) -> dict[int, Lat
     for ws_id, iso_week, generated_at, sent, failed, pending, approval, expires in db.session.execute(q):
         if approval == report_model.APPROVAL_WAITING and expires is not None and expires <= now:
             approval = report_model.APPROVAL_EXPIRED  # past its window: the next job run marks it so
-        found[ws_id] = LatestReport(iso_week, report_figures.parse_week(iso_week).label,
+        found[ws_id] = LatestReport(iso_week, report_figures.parse_period(iso_week).label,
                                     report_status(sent, failed, pending, approval),
                                     generated_at, sent, failed, pending)
     return found
@@ -257,7 +258,13 @@ def next_recipients(weeks: Mapping[int, metrics.Window]) -> dict[int, list[str]]
 # ------------------------------------------------------------------ the rows
 
 
-def overview(user: User, *, now: datetime, next_report_at: datetime) -> list[ClientRow]:
+def _next_report(settings, tz, now: datetime) -> tuple[report_periods.Period, datetime]:
+    """The workspace's next scheduled report (the sooner of its weekly and monthly ones)."""
+    return min((report_periods.next_delivery(kind, now, tz, settings.delivery_weekday, settings.delivery_hour)
+                for kind in settings.kinds), key=lambda found: found[1])
+
+
+def overview(user: User, *, now: datetime) -> list[ClientRow]:
     """The rows for `user`, needs-a-human first (see the module docstring)."""
     workspaces = managed_workspaces(user)
     if not workspaces:
@@ -265,7 +272,10 @@ def overview(user: User, *, now: datetime, next_report_at: datetime) -> list[Cli
     ids = [ws.id for ws in workspaces]
     zone = {ws.id: metrics.workspace_tz(ws.timezone) for ws in workspaces}
     window = {ws.id: metrics.last_complete_days(now, zone[ws.id]) for ws in workspaces}
-    next_week = {ws.id: report_figures.previous_week(next_report_at, ws.timezone) for ws in workspaces}
+    stored = report_recipients.settings_for(ids)
+    upcoming = {ws.id: _next_report(stored.get(ws.id) or report_recipients.default_settings(ws.id), zone[ws.id], now)
+                for ws in workspaces}
+    next_week = {w: found[0] for w, found in upcoming.items()}
 
     conns = _connections(ids)
     conns_of: dict[int, list[_Conn]] = defaultdict(list)
@@ -300,7 +310,7 @@ def overview(user: User, *, now: datetime, next_report_at: datetime) -> list[Cli
             workspace=ws, accounts=counts,
             last_synced_at=max((c.last_synced_at for c in mine if c.last_synced_at), default=None),
             window=win, views=views, followers_delta=followers_now, followers_previous_delta=followers_before,
-            next_report=NextReport(next_report_at, next_week[ws.id], recipients.get(ws.id, []), skipped=not mine),
+            next_report=NextReport(upcoming[ws.id][1], next_week[ws.id], recipients.get(ws.id, []), skipped=not mine),
             latest_report=report, attention=attention, rank=rank,
         ))
     return sorted(rows, key=sort_key)

@@ -57,15 +57,28 @@ class RecipientError(ValueError):
 def settings_of(workspace_id: int) -> ReportSettings:
     """The workspace's settings; the defaults (not stored) when it never changed them."""
     found = db.session.scalar(sa.select(ReportSettings).where(ReportSettings.workspace_id == workspace_id))
-    return found or ReportSettings(workspace_id=workspace_id, approval_required=False,
-                                   approval_window_hours=DEFAULT_APPROVAL_HOURS, cadence=CADENCE_WEEKLY,
-                                   delivery_weekday=DEFAULT_DELIVERY_WEEKDAY, delivery_hour=DEFAULT_DELIVERY_HOUR,
-                                   creator_cut=False)
+    return found or default_settings(workspace_id)
+
+
+def default_settings(workspace_id: int) -> ReportSettings:
+    """The settings of a workspace that never changed them (not stored, no query)."""
+    return ReportSettings(workspace_id=workspace_id, approval_required=False,
+                          approval_window_hours=DEFAULT_APPROVAL_HOURS, cadence=CADENCE_WEEKLY,
+                          delivery_weekday=DEFAULT_DELIVERY_WEEKDAY, delivery_hour=DEFAULT_DELIVERY_HOUR,
+                          creator_cut=False)
 
 
 def all_settings() -> dict[int, ReportSettings]:
     """Every workspace's stored settings, by workspace id (one query; absent: the defaults)."""
     return {s.workspace_id: s for s in db.session.scalars(sa.select(ReportSettings))}
+
+
+def settings_for(workspace_ids: list[int]) -> dict[int, ReportSettings]:
+    """These workspaces' stored settings, by workspace id (one query; absent: the defaults)."""
+    if not workspace_ids:
+        return {}
+    return {s.workspace_id: s for s in db.session.scalars(
+        sa.select(ReportSettings).where(ReportSettings.workspace_id.in_(workspace_ids)))}
 
 
 def update_settings(workspace: Workspace, *, approval_required: bool, approval_window_hours: int | None,

@@ -29,19 +29,11 @@ from app.web.context import use_workspace
 bp = Blueprint("clients", __name__)
 
 
-def _next_report_at(now):
-    """When the weekly-reports job runs next (its scheduler trigger, UTC)."""
-    from jobs import weekly_reports
-    from jobs.scheduler import trigger_for
-
-    return trigger_for(weekly_reports.NAME).get_next_fire_time(None, now)
-
-
 @bp.get("/clients")
 @login_required
 def index():
     now = utcnow()
-    rows = clients_overview.overview(current_user, now=now, next_report_at=_next_report_at(now))
+    rows = clients_overview.overview(current_user, now=now)
     if not rows and not current_user.is_agency:
         raise Forbidden("The clients overview is for agency staff and client admins.")
     return render_template("clients/index.html", rows=rows, now=now)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEvent, Report, ReportDelivery, Workspace
+from app.models import AuditEvent, Report, ReportDelivery, ReportSettings, Workspace
 from app.models.report import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENT
-from app.services import accounts, clients_overview, dashboard, metrics, report_delivery, report_figures
+from app.services import (accounts, clients_overview, dashboard, metrics, report_delivery, report_figures,
+                          report_periods)
 from tests.conftest import PASSWORD, login
 from tests.factories import make_connection, seed_performance
 from tests.integration.test_performance import QueryCounter
@@ -122,7 +124,7 @@ def test_a_report_waiting_for_approval_needs_a_human(app, agency):
                           week_end=week.monday + timedelta(days=6), figures={}, generated_at=NOW,
                           approval_status="waiting"))
     db.session.commit()
-    rows = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    rows = clients_overview.overview(agency, now=NOW)
     assert [r.workspace.name for r in rows] == ["Waiting", "Another"]
     assert rows[0].latest_report.status == clients_overview.REPORT_WAITING
 
@@ -144,7 +146,7 @@ def test_a_recipient_who_left_or_unsubscribed_is_not_a_failed_report(app, agency
     db.session.add(ReportDelivery(report_id=report.id, recipient_email="gone@left.test", status=DELIVERY_FAILED,
                                   last_error=reason))
     db.session.commit()
-    (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    (row,) = clients_overview.overview(agency, now=NOW)
     assert row.latest_report.status == "sent" and not row.needs_attention
 
 
@@ -155,7 +157,7 @@ def test_a_report_past_its_approval_window_shows_as_not_sent_before_any_job_mark
                           week_end=week.monday + timedelta(days=6), figures={}, generated_at=NOW - timedelta(days=3),
                           approval_status="waiting", approval_expires_at=NOW - timedelta(hours=1)))
     db.session.commit()
-    (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    (row,) = clients_overview.overview(agency, now=NOW)
     assert row.latest_report.status == clients_overview.REPORT_EXPIRED
 
 
@@ -170,7 +172,7 @@ def test_views_and_followers_are_the_metric_definitions(client, agency):
     db.session.execute(sa.text("UPDATE account_snapshots SET video_views = 800 WHERE connection_id = :c AND day >= :d"),
                        {"c": one.id, "d": window.start})
     db.session.commit()
-    (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    (row,) = clients_overview.overview(agency, now=NOW)
     assert row.window == window
     assert row.views.total == 7 * 800 + 7 * 500 and row.views.previous == 2 * 7 * 500
     assert row.views.change == pytest.approx((7 * 800 + 7 * 500) / (2 * 7 * 500) - 1)
@@ -188,7 +190,7 @@ def test_views_and_followers_are_the_metric_definitions(client, agency):
 def test_a_day_without_daily_views_falls_back_to_post_views_as_the_dashboard_does(app, agency):
     ws, (conn,) = add_client("Gap", tz="Asia/Tokyo", gap_day=2)
     db.session.commit()
-    (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    (row,) = clients_overview.overview(agency, now=NOW)
     board = dashboard.build_dashboard(conn, ws, dashboard.parse_table_params({}), now=NOW)
     assert row.views == board.views and row.views.missing_days == board.views.missing_days == 1
     assert row.views.change is None  # a week with a missing day is not compared
@@ -204,7 +206,7 @@ def test_accounts_counts_and_last_sync(app, agency):
     failing.last_synced_at = NOW - timedelta(hours=1)
     gone.last_synced_at = NOW  # disconnected: left out
     db.session.commit()
-    (row,) = clients_overview.overview(agency, now=NOW, next_report_at=NOW + timedelta(days=1))
+    (row,) = clients_overview.overview(agency, now=NOW)
     assert row.accounts == clients_overview.AccountCounts(active=3, needs_reconnect=1, sync_failing=1)
     assert row.last_synced_at == ok.last_synced_at
     assert fresh.last_synced_at is None
@@ -213,21 +215,23 @@ def test_accounts_counts_and_last_sync(app, agency):
 # ------------------------------------------------------------------ the next report
 
 
-def test_next_report_is_the_next_monday_run_to_its_recipients(client, agency):
+def test_next_report_is_the_workspaces_own_delivery_moment_to_its_recipients(client, agency):
     ws, (conn,) = add_client("Monday", tz="Pacific/Honolulu")
     add_client("Empty", accounts_=0, report_status=None)
     outsider, _ = accounts.create_user("quiet@monday.test", role="creator", workspace=ws, password=PASSWORD)
     db.session.commit()
     login(client, agency)
+    db.session.add(ReportSettings(workspace_id=ws.id, delivery_weekday=1, delivery_hour=7))  # Tuesdays 07:00
+    db.session.commit()
     html = text_of(client.get("/clients"))
-    from jobs.scheduler import trigger_for
-
-    at = trigger_for("weekly-reports").get_next_fire_time(None, datetime.now(timezone.utc))
-    assert at.weekday() == 0 and (at.hour, at.minute) == (9, 0)
-    rows = {r.workspace.name: r for r in clients_overview.overview(agency, now=NOW, next_report_at=at)}
+    rows = {r.workspace.name: r for r in clients_overview.overview(agency, now=NOW)}
     nr = rows["Monday"].next_report
-    assert nr.week == report_figures.previous_week(at, "Pacific/Honolulu")
-    assert f"{at.strftime('%a %b')} {at.day}, 09:00 UTC · week {nr.week.number}" in html
+    # Its own delivery moment, in its own timezone: the first Tuesday 07:00 in Honolulu after NOW.
+    after = NOW.astimezone(ZoneInfo("Pacific/Honolulu"))
+    assert nr.at > after and nr.at - after <= timedelta(days=7) and nr.at.weekday() == 1
+    assert (nr.at.hour, nr.at.minute) == (7, 0) and nr.at.tzinfo.key == "Pacific/Honolulu"
+    assert nr.week == report_periods.Week.containing(nr.at.date()).previous()
+    assert f"{nr.at.strftime('%a %b')} {nr.at.day}, 07:00 Pacific/Honolulu · {nr.week.short_label}" in html
     assert "admin@monday.test" in nr.recipients and "quiet@monday.test" not in nr.recipients
     assert rows["Empty"].next_report.skipped and "None: no account connected" in html
 
