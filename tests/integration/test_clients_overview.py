@@ -178,7 +178,7 @@ def test_views_and_followers_are_the_metric_definitions(client, agency):
     assert row.views.change == pytest.approx((7 * 800 + 7 * 500) / (2 * 7 * 500) - 1)
     assert row.followers_delta == 2 * 7 * 10 and row.followers_previous_delta == 2 * 7 * 10  # 10 a day each
     # Account by account, what the dashboard shows for the same window.
-    params = dashboard.parse_table_params({})
+    params = dashboard.parse_table_params({"range": "7"})
     dashboards = [dashboard.build_dashboard(c, ws, params, now=NOW) for c in (one, two)]
     assert row.views == metrics.combined_views([d.views for d in dashboards])
     assert row.followers_delta == sum(d.followers.delta for d in dashboards)
@@ -191,7 +191,7 @@ def test_a_day_without_daily_views_falls_back_to_post_views_as_the_dashboard_doe
     ws, (conn,) = add_client("Gap", tz="Asia/Tokyo", gap_day=2)
     db.session.commit()
     (row,) = clients_overview.overview(agency, now=NOW)
-    board = dashboard.build_dashboard(conn, ws, dashboard.parse_table_params({}), now=NOW)
+    board = dashboard.build_dashboard(conn, ws, dashboard.parse_table_params({"range": "7"}), now=NOW)
     assert row.views == board.views and row.views.missing_days == board.views.missing_days == 1
     assert row.views.change is None  # a week with a missing day is not compared
 
