@@ -188,16 +188,19 @@ def parse_custom_range(start_text: str | None, end_text: str | None, today: date
     return start, end
 
 
-def parse_table_params(args: Mapping[str, str], *, today: date) -> TableParams:
+def parse_table_params(args: Mapping[str, str], *, today: date | None = None) -> TableParams:
     """Anything in, a valid table state out: unknown sort → default, page clamped ≥ 1, an
     unknown preset → the default range, an unknown comparison → the previous period. Only
-    a custom range (`from`/`to`, typed by the user) is refused, with RangeError."""
+    a custom range (`from`/`to`, typed by the user) is refused, with RangeError; `today`
+    (the workspace's date) is needed for one: a range ends by the last complete day."""
     sort = args.get("sort") or DEFAULT_SORT
     direction = args.get("dir") or "desc"
     page = _int_or(args.get("page"), 1)
     compare = args.get("compare") or "previous"
     start = end = None
     if "from" in args or "to" in args:
+        if today is None:
+            raise RangeError("A custom range needs the workspace's date.")
         start, end = parse_custom_range(args.get("from"), args.get("to"), today)
     return TableParams(
         sort=sort if sort in SORT_COLUMNS else DEFAULT_SORT,
@@ -600,7 +603,11 @@ _in_compare, _compare_sums = _post_sums("c")
 # fetched: one row, whatever the number of posts (and right when the windows overlap).
 _POST_TOTALS = (
     sa.select(*_period_sums, *_compare_sums, sa.func.max(Post.metrics_as_of))
-    .where(Post.connection_id == sa.bindparam("connection_id"), sa.or_(_in_period, _in_compare))
+    .where(Post.connection_id == sa.bindparam("connection_id"),
+           # the span of both windows, so the (connection_id, create_time) index bounds the scan
+           Post.create_time >= sa.bindparam("first", type_=Post.create_time.type),
+           Post.create_time < sa.bindparam("after", type_=Post.create_time.type),
+           sa.or_(_in_period, _in_compare))
 )
 
 
@@ -623,13 +630,14 @@ def _snapshots_for(connection_id: int, window: metrics.Window, compare: metrics.
         "connection_id": connection_id, "a_first": compare.start - back, "a_last": compare.end,
         "b_first": window.start - back, "b_last": today,
     })
-    return [metrics.AccountDay(*row) for row in rows]
+    return list(map(metrics.AccountDay._make, rows))
 
 
 def _post_totals(connection_id: int, window: metrics.Window, compare: metrics.Window) -> PostTotals:
     row = db.session.execute(_POST_TOTALS, {
         "connection_id": connection_id, "p_start": window.starts_at, "p_end": window.ends_before,
         "c_start": compare.starts_at, "c_end": compare.ends_before,
+        "first": min(window.starts_at, compare.starts_at), "after": max(window.ends_before, compare.ends_before),
     }).one()
     return PostTotals(*row)
 
