@@ -65,3 +65,15 @@ def test_cached_posts_partial_per_table_state(cache_on, client, people):
     assert len(second.statements) < len(first.statements)
     other = client.hx("get", f"/performance/posts?account={conn.id}&sort=posted").get_data(as_text=True)
     assert other != html and 'id="posts-table"' in other  # another table state, its own entry
+
+
+def test_each_period_and_comparison_is_its_own_cache_entry(cache_on, client, people):
+    conn = account(people)
+    login(client, people.admin)
+    views = {}
+    for query in ("range=7", "range=28", "range=7&compare=year", "from=2026-01-05&to=2026-01-11"):
+        html = client.get(f"/performance?account={conn.id}&{query}").get_data(as_text=True)
+        views[query] = html.split('id="period-label">', 1)[1].split("</p>", 1)[0]
+    assert len(set(views.values())) == 4, views  # no period was served another one's panel
+    assert "<strong>Jan 5–11, 2026</strong> vs Dec 29, 2025 – Jan 4, 2026" in views["from=2026-01-05&to=2026-01-11"]
+    assert "same days last year" in views["range=7&compare=year"]

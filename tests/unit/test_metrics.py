@@ -297,3 +297,39 @@ def test_workspace_tz_falls_back_to_utc():
     assert m.workspace_tz("Mars/Olympus") == UTC
     assert m.workspace_tz("") == UTC
     assert m.workspace_tz("../../etc/passwd") == UTC
+
+
+# ------------------------------------------------------------------ periods other than a week
+
+
+def test_windows_are_written_out_with_years_only_when_needed():
+    utc = m.workspace_tz("UTC")
+    w = m.Window(date(2026, 11, 24), date(2026, 11, 30), utc)
+    assert m.comparison_label(w, w.previous()) == "Nov 24–30 vs Nov 17–23"
+    assert m.comparison_label(w, w.year_before()) == "Nov 24–30, 2026 vs Nov 24–30, 2025"
+    across = m.Window(date(2026, 10, 28), date(2026, 11, 3), utc)
+    assert m.comparison_label(across, across.previous()) == "Oct 28 – Nov 3 vs Oct 21–27"
+    new_year = m.Window(date(2026, 1, 1), date(2026, 1, 7), utc)
+    assert m.comparison_label(new_year, new_year.previous()) == "Jan 1–7, 2026 vs Dec 25–31, 2025"
+    assert m.window_label(m.Window(date(2026, 3, 1), date(2026, 3, 1), utc)) == "Mar 1"
+
+
+def test_the_year_before_of_a_leap_day_is_feb_28():
+    w = m.Window(date(2028, 2, 29), date(2028, 3, 6), m.workspace_tz("UTC"))
+    assert (w.year_before().start, w.year_before().end) == (date(2027, 2, 28), date(2027, 3, 6))
+    assert m.comparison_window(w, "year") == w.year_before() and m.comparison_window(w, "previous") == w.previous()
+
+
+@pytest.mark.parametrize("target, days, needed", [(3, 7, 3), (3, 28, 12), (3, 90, 39), (3, 10, 5), (0, 90, 0), (5, 1, 1)])
+def test_cadence_scales_the_weekly_target_to_the_period_rounding_up(target, days, needed):
+    w = m.Window(date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=days - 1), m.workspace_tz("UTC"))
+    assert m.cadence_of(needed, w, target).on_cadence and m.cadence_of(needed, w, target).target == needed
+
+
+def test_engagement_from_sums_is_the_same_ratio_as_over_the_posts():
+    posts = [m.PostRow(1, datetime(2026, 1, 1, tzinfo=timezone.utc), views=1000, likes=50, comments=5, shares=5),
+             m.PostRow(2, datetime(2026, 1, 2, tzinfo=timezone.utc), views=3000, likes=100, comments=10, shares=10)]
+    assert m.rate_of_sums(180, 4000) == m.engagement_rate(posts) == 180 / 4000
+    assert m.rate_of_sums(None, 0) is None and m.rate_of_sums(0, None) is None
+    change = m.engagement_change(0.05, 0.041)
+    assert change.change_pp == pytest.approx(0.9)
