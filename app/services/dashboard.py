@@ -36,7 +36,7 @@ from app.extensions import db
 from app.models import (AccountSnapshot, AdsAccount, Post, PostMetric, SparkAdMetric, TikTokConnection, User,
                         Workspace)
 from app.models.connection import STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
-from app.services import access, charts, metrics
+from app.services import access, charts, metrics, scope_effects
 
 RANGES = (7, 28, 90)
 DEFAULT_RANGE = 28
@@ -314,17 +314,9 @@ class Why(NamedTuple):
     reconnect: bool = False
 
 
-# What each permission feeds, in the words the dashboard uses (TikTok's scope names).
-PERMISSION_NAMES = {
-    "user.insights": "the Insights permission",
-    "user.info.stats": "the profile stats permission",
-    "video.list": "the video list permission",
-    "video.insights": "the video insights permission",
-}
-
-
 def _needs(scope: str) -> Why:
-    return Why(f"Needs {PERMISSION_NAMES[scope]}", reconnect=True)
+    """A figure a missing permission keeps away, named as TikTok's consent page names it."""
+    return Why(f"Needs the {scope_effects.effect_of(scope).permission} permission", reconnect=True)
 
 
 DELAYED = Why("TikTok reports with a 48 h delay")

@@ -210,7 +210,7 @@ def test_without_video_list_posts_need_that_permission(client, people):
     db.session.commit()
     login(client, people.admin)
     html = page(client, conn)
-    assert "Needs the video list permission — Reconnect" in tile(html, "posts")
+    assert "Needs the Videos permission — Reconnect" in tile(html, "posts")
 
 
 def test_watch_through_without_video_insights_says_which_permission(client, people):
