@@ -51,7 +51,7 @@ def jobs_list() -> None:
 
 @jobs_cli.command("run")
 @click.argument("name")
-@click.option("--week", help="ISO week for weekly-reports, e.g. 2026-W21 (builds or backfills it).")
+@click.option("--week", help="For weekly-reports: a week (2026-W21) or a month (2026-05) to build and email now.")
 def jobs_run(name: str, week: str | None) -> None:
     """Run one job now, in this process."""
     from jobs.runner import UnknownJob, run_job

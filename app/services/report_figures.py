@@ -223,8 +223,8 @@ def _organic(conns: list[TikTokConnection], data: _Data, window: metrics.Window,
     }, accounts
 
 
-def _compare(current: dict[str, Any], before: dict[str, Any] | None, previous: Period, basis: str | None,
-             days: int) -> dict[str, Any]:
+def _compare(current: dict[str, Any], before: dict[str, Any] | None, previous: Period,
+             basis: str | None) -> dict[str, Any]:
     """This period's organic figures against the previous period's: each change, or the
     reason it cannot be given."""
     name = previous.short_label
@@ -288,7 +288,7 @@ def _figures_for(conns: list[TikTokConnection], data: _Data, period: Period, tar
         if before["views"] is None and before["engagement_rate"] is None and before["new_followers"] is None \
                 and not before["posts_published"]:
             before, basis = None, None
-    comparison = _compare(organic, before, previous, basis, window.length)
+    comparison = _compare(organic, before, previous, basis)
     organic["views_change"] = comparison["views_change"]
     organic["engagement_change_pp"] = comparison["engagement_change_pp"]
 

@@ -313,6 +313,15 @@ def test_cli_builds_the_given_week(app, people, smtp_server):
     assert report.iso_week == WEEK and report.figures["organic"]["posts_published"] == 7
 
 
+def test_cli_builds_and_sends_a_given_month(app, people, smtp_server):
+    seed_brass(people)
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "weekly-reports", "--week", "2026-05"])
+    assert result.exit_code == 0, result.output
+    report = db.session.scalar(sa.select(Report).where(Report.workspace_id == people.workspace.id))
+    assert (report.kind, report.period_key, report.figures["organic"]["posts_published"]) == ("monthly", "2026-05", 10)
+    assert received(smtp_server) == ["admin@example.com", "creator@example.com"]
+
+
 def test_cli_refuses_a_malformed_week_with_a_clear_message(app, people, smtp_server):
     result = app.test_cli_runner().invoke(args=["jobs", "run", "weekly-reports", "--week", "2026-W99"])
     assert result.exit_code != 0
