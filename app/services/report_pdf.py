@@ -78,33 +78,35 @@ def filename(report: Report, workspace: Workspace) -> str:
     return f"{slug[:40]}-{report.iso_week}.pdf"
 
 
-def render_html(report: Report, workspace: Workspace, figures: dict | None = None) -> str:
+def render_html(report: Report, workspace: Workspace, figures: dict | None = None, *, cut=None) -> str:
     """The HTML that becomes the PDF (the same figures template as the page). `figures`:
-    what this reader sees (a creator's own cut), else the whole report's."""
+    what this reader sees (`cut`, a report_figures.Cut: a creator's own), else the whole
+    report's."""
     brand = branding.brand_of(workspace.id)
     f = figures if figures is not None else (report.figures or {})
-    return render_template("pdf/report.html", report=report, workspace=workspace, f=f,
+    return render_template("pdf/report.html", report=report, workspace=workspace, f=f, cut=cut,
                            brand=brand, logo_src=branding.logo_data_uri(workspace.id) if brand.has_logo else None,
                            **report_figures.display_times(report))
 
 
-def render(report: Report, workspace: Workspace, figures: dict | None = None) -> bytes:
+def render(report: Report, workspace: Workspace, figures: dict | None = None, *, cut=None) -> bytes:
     """The report as PDF bytes; PdfUnavailable when the engine cannot run here."""
     wp = engine()
-    html = render_html(report, workspace, figures)
+    html = render_html(report, workspace, figures, cut=cut)
     fetcher = wp.urls.URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=5)
     document = wp.HTML(string=html, url_fetcher=fetcher, media_type="print")
     return document.write_pdf()
 
 
-def attachment(report: Report, workspace: Workspace, figures: dict | None = None) -> tuple[str, bytes] | None:
+def attachment(report: Report, workspace: Workspace, figures: dict | None = None, *,
+               cut=None) -> tuple[str, bytes] | None:
     """(filename, PDF) for the report's emails when the workspace asked for it. Without a
     working engine the emails go without it (logged, and said on the branding page):
     figures that arrive matter more than the attachment."""
     if not branding.brand_of(workspace.id).attach_pdf:
         return None
     try:
-        return filename(report, workspace), render(report, workspace, figures)
+        return filename(report, workspace), render(report, workspace, figures, cut=cut)
     except PdfUnavailable:
         log.warning("report mail without its PDF: engine unavailable report=%s", report.id)
         return None

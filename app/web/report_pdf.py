@@ -1,38 +1,34 @@
-"""A report as a PDF download: `GET /reports/<week>.pdf`, readable by exactly the people
-who can read the report's page (its workspace's members; a creator only for weeks with a
-post of theirs), 404 to anyone else. 503, saying why, where the PDF engine cannot run.
+"""A report as a PDF download: `GET /reports/<week>.pdf` (a week "2026-W21" or a month
+"2026-05"), readable by exactly the people who can read the report's page and showing
+what its page shows them (report_figures.reader_cut: the whole workspace, or a creator's
+own cut), 404 to anyone else. 503, saying why, where the PDF engine cannot run.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response
-from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound, ServiceUnavailable
+from flask_login import login_required
 
-from app.models.workspace import ROLE_CREATOR
-from app.services import access, report_figures, report_pdf
-from app.web.context import current_workspace
+from app.services import report_figures, report_pdf
+# The report page's own lookups, so the PDF cannot drift from the page in who reads what.
+from app.web.reports import _period, _Reader, _workspace
 from app.web.errors import not_found
 
 bp = Blueprint("report_pdf", __name__)
 
 
-@bp.get("/reports/<week>.pdf")
+@bp.get("/reports/<week>.pdf")  # named as on the report page: a week or a month
 @login_required
 def download(week: str):
-    ws = current_workspace()
-    if ws is None:
-        raise NotFound()
-    try:
-        wk = report_figures.parse_week(week)
-    except report_figures.WeekError as e:
-        raise not_found(str(e)) from None
-    report = report_figures.get_report(ws, wk)
+    found, ws = _period(week), _workspace()
+    report = report_figures.get_report(ws, found)
     if report is None:
-        raise not_found(f"The report for {wk.iso} has not been generated yet.")
-    if access.role_in(current_user, ws.id) == ROLE_CREATOR and not report_figures.creator_may_read(current_user, report):
+        raise not_found(f"The report for {found.key} has not been generated yet.")
+    cut = _Reader(ws).cut(report)
+    if cut is None:
         raise NotFound()
     try:
-        pdf = report_pdf.render(report, ws)
+        pdf = report_pdf.render(report, ws, cut.figures, cut=cut)
     except report_pdf.PdfUnavailable as e:
         raise ServiceUnavailable(f"The PDF engine is unavailable on this server, so no PDF can be made: {e}") from None
     response = Response(pdf, mimetype="application/pdf")

@@ -147,3 +147,38 @@ def test_flask_serve_says_in_one_line_why_pdfs_are_unavailable(app, monkeypatch)
     [line] = [x for x in result.output.splitlines() if x.startswith("PDF reports unavailable")]
     assert "libpango-1.0-0" in line
     assert len(served) == 2  # it serves all the same
+
+
+def test_a_months_report_has_its_pdf_too(client, people):
+    seed_brass(people)
+    report_figures.build_report(people.workspace, "2026-05", now=NOW.replace(month=6, day=1))
+    db.session.commit()
+    login(client, people.admin)
+    r = client.get(pdf_url(people.workspace, "2026-05"))
+    assert r.status_code == 200
+    text = pdf_text(r.data)
+    assert "TIKTOK MONTHLY REPORT" in text and "May 2026" in text  # the eyebrow is set in capitals
+    assert r.headers["Content-Disposition"] == 'attachment; filename="brass-studio-2026-05.pdf"'
+
+
+def test_with_the_creator_cut_a_creators_pdf_holds_only_their_accounts(client, people):
+    from datetime import datetime, timezone
+
+    from app.models import ReportSettings
+    from tests.report_data import add_post
+
+    _, conn2 = seed_brass(people)
+    add_post(conn2, "moon-w21", datetime(2026, 5, 20, 12, tzinfo=timezone.utc), views=300, caption="moon post")
+    db.session.add(ReportSettings(workspace_id=people.workspace.id, creator_cut=True))
+    db.session.commit()
+    report_figures.build_report(people.workspace, WEEK, now=NOW)
+    db.session.commit()
+    login(client, people.creator2)
+    page = client.get(f"/reports/{WEEK}?workspace={people.workspace.id}").get_data(as_text=True)
+    text = pdf_text(client.get(pdf_url(people.workspace)).data)
+    assert "Your accounts only (@moontideco2)" in text and "moon post" in text
+    assert "@brassorbit3" not in text and "Post number" not in text
+    assert not [f for f in page_figures(page) if f not in text]
+    login(client, people.admin)
+    whole = pdf_text(client.get(pdf_url(people.workspace)).data)
+    assert "@brassorbit3" in whole and "@moontideco2" in whole and "Shows:" not in whole
