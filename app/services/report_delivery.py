@@ -223,7 +223,7 @@ class ReportEmails:
         cached = self._rendered.get(key)
         if cached is None or cached[0] != version:
             cached = self._rendered[key] = (version, render_email(report, workspace, cut),
-                                            report_pdf.attachment(report, workspace, cut.figures if cut else None))
+                                            report_pdf.attachment(report, workspace, cut.figures if cut else None, cut=cut))
         msg = addressed(cached[1], workspace, recipient, message_id=msg_id)
         report_pdf.attach(msg, cached[2])
         return msg
