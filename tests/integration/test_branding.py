@@ -251,3 +251,16 @@ def test_the_email_preview_renders_the_same_html_as_is_sent(client, people, smtp
     expected = sent.replace(report_delivery.UNSUBSCRIBE_PLACEHOLDER, "#unsubscribe").replace(
         f"cid:{branding.LOGO_CID}", branding.logo_data_uri(people.workspace.id))
     assert preview == expected
+
+
+def test_agency_staff_reach_branding_from_the_workspace_settings_and_the_report(client, people):
+    seed_brass(people)
+    report_figures.build_report(people.workspace, WEEK, now=NOW)
+    db.session.commit()
+    link = f'href="/settings/branding?workspace={people.workspace.id}"'
+    login(client, people.agency)
+    assert link in client.get(f"/workspaces/{people.workspace.id}/settings").get_data(as_text=True)
+    assert link in client.get(f"/reports/{WEEK}?workspace={people.workspace.id}").get_data(as_text=True)
+    login(client, people.admin)  # not theirs to change: no link
+    assert link not in client.get(f"/workspaces/{people.workspace.id}/settings").get_data(as_text=True)
+    assert link not in client.get(f"/reports/{WEEK}?workspace={people.workspace.id}").get_data(as_text=True)
