@@ -25,7 +25,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import DeletionReceipt, JobClaim, Post, PostMetric, ReportDelivery, TikTokConnection
+from app.models import (DeletionReceipt, JobClaim, Post, PostMetric, ReportDelivery, ReportSettings,
+                        TikTokConnection)
 from app.services import accounts, token_sealing
 from app.tiktok import get_client
 from jobs.sync import CLAIM_TTL
@@ -145,6 +146,8 @@ def seed(app, sandbox, now: datetime) -> tuple[list[int], list[str], list[int]]:
         ids, recipients, doomed = [], [], []
         for w in range(N_WORKSPACES):
             ws = accounts.get_or_create_workspace(f"Scale Client {w}")
+            # Reports due at `now` whatever day it is: delivered on today's weekday at this hour (UTC).
+            db.session.add(ReportSettings(workspace_id=ws.id, delivery_weekday=now.weekday(), delivery_hour=now.hour))
             admins = [accounts.create_user(f"admin{k}.ws{w}@scale.example", role="client_admin", workspace=ws,
                                            password="x" * 12)[0] for k in range(2)]
             recipients += [u.email for u in admins]
