@@ -217,7 +217,7 @@ def bench_reports(n: int, tmp: Path) -> None:
     from aiosmtpd.controller import Controller
 
     from app.extensions import db
-    from app.models import AccountSnapshot, Post, TikTokConnection, Workspace
+    from app.models import AccountSnapshot, Post, ReportSettings, TikTokConnection, Workspace
     from app.services import accounts
     from jobs.runner import run_job
     import jobs
@@ -247,6 +247,9 @@ def bench_reports(n: int, tmp: Path) -> None:
         with app.app_context():
             for w in range(n):
                 ws = accounts.get_or_create_workspace(f"Bench Client {w:04d}")
+                # Due now whatever the weekday: delivered on today's weekday at this hour (UTC).
+                db.session.add(ReportSettings(workspace_id=ws.id, delivery_weekday=now.weekday(),
+                                              delivery_hour=now.hour))
                 user, _ = accounts.create_user(f"admin{w:04d}@bench.example", role="client_admin", workspace=ws,
                                                password="x" * 12)
                 db.session.flush()
