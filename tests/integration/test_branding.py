@@ -264,3 +264,50 @@ def test_agency_staff_reach_branding_from_the_workspace_settings_and_the_report(
     login(client, people.admin)  # not theirs to change: no link
     assert link not in client.get(f"/workspaces/{people.workspace.id}/settings").get_data(as_text=True)
     assert link not in client.get(f"/reports/{WEEK}?workspace={people.workspace.id}").get_data(as_text=True)
+
+
+def _pdf_of(msg) -> str:
+    [part] = [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
+    reader = pypdf.PdfReader(io.BytesIO(part.get_payload(decode=True)))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_weekly_job_mails_each_reader_the_pdf_of_what_they_read(app, people, smtp_server):
+    from jobs.runner import run_job
+
+    from app.models import ReportSettings
+
+    seed_brass(people)
+    db.session.add(ReportSettings(workspace_id=people.workspace.id, creator_cut=True))
+    branding.update(people.workspace, accent_color=None, sender_name="Brass Agency", reply_to=None, attach_pdf=True,
+                    by=people.agency)
+    db.session.commit()
+    run_job(app, "weekly-reports", now=NOW)
+    mails = {m["To"]: m for m in smtp_server.messages}
+    assert set(mails) == {people.admin.email, people.creator.email}
+    assert all(header(m["From"]) == "Brass Agency <reports@logic-target.test>" for m in mails.values())
+    whole, own = _pdf_of(mails[people.admin.email]), _pdf_of(mails[people.creator.email])
+    assert "@brassorbit3" in whole and "@moontideco2" in whole
+    assert "Your accounts only (@brassorbit3)" in own and "@moontideco2" not in own
+
+
+def test_without_the_pdf_engine_the_email_goes_without_the_pdf(client, people, smtp_server, monkeypatch):
+    from app.services import report_pdf
+
+    def missing_pango():
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(report_pdf, "_load", missing_pango)
+    monkeypatch.setattr(report_pdf, "_loaded", {})
+    seed_brass(people)
+    report_figures.build_report(people.workspace, WEEK, now=NOW)
+    branding.update(people.workspace, accent_color=None, sender_name=None, reply_to=None, attach_pdf=True,
+                    by=people.agency)
+    db.session.commit()
+    login(client, people.agency)
+    assert "The PDF engine is unavailable on this server" in client.get(
+        f"/settings/branding?workspace={people.workspace.id}").get_data(as_text=True)
+    client.post_form(f"/reports/{WEEK}/test-send?workspace={people.workspace.id}")
+    [msg] = smtp_server.messages
+    assert not [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
+    assert "Week 21" in next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
