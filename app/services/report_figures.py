@@ -396,11 +396,11 @@ def get_report(workspace: Workspace, period: Period) -> Report | None:
                                                      Report.period_key == period.key))
 
 
-def list_reports(workspace: Workspace) -> list[Report]:
-    """Every report of the workspace, newest period first (a month after its last week)."""
-    return list(db.session.scalars(
-        sa.select(Report).where(Report.workspace_id == workspace.id)
-        .order_by(Report.period_end.desc(), Report.kind.desc(), Report.id.desc())))
+def list_reports(workspace: Workspace, *, limit: int | None = None, offset: int = 0) -> list[Report]:
+    """The workspace's reports, newest period first (a month before the week it ends with)."""
+    q = (sa.select(Report).where(Report.workspace_id == workspace.id)
+         .order_by(Report.period_end.desc(), Report.kind.desc(), Report.id.desc()).offset(offset))
+    return list(db.session.scalars(q if limit is None else q.limit(limit)))
 
 
 def neighbours(report: Report) -> tuple[Report | None, Report | None]:
