@@ -135,7 +135,8 @@ def test_boosted_post_shows_paid_beside_organic_from_stored_spark_ads_rows(clien
     login(client, people.admin)
     html = client.get(f"/performance/posts/{post.id}").get_data(as_text=True)
     # impressions 17,000; clicks 240; spend 70.00; CTR 240 / 17,000 = 1.41 %; CPM 70 / 17,000 x 1000 = 4.12
-    assert {k: paid(html, k) for k in ("impressions", "views", "clicks", "spend", "ctr", "cpm", "likes", "follows")} == {
+    names = ("impressions", "views", "clicks", "spend", "ctr", "cpm", "likes", "follows")
+    assert {k: paid(html, k) for k in names} == {
         "impressions": "17,000", "views": "12,000", "clicks": "240", "spend": "70.00 USD", "ctr": "1.4%",
         "cpm": "4.12 USD", "likes": "360", "follows": "24"}
     assert "Boosted with 2 Spark Ads, delivery from November 3, 2026 to November 6, 2026" in html
