@@ -98,3 +98,4 @@ def test_report_page_has_no_serious_axe_violation(live_server, page, branded_rep
     page.set_viewport_size(PHONE)
     found = serious_axe_violations(page)
     assert not found, "axe-core found at 390 px:\n" + "\n".join(found)
+    assert_no_sideways_scroll(page)
