@@ -311,3 +311,19 @@ def test_without_the_pdf_engine_the_email_goes_without_the_pdf(client, people, s
     [msg] = smtp_server.messages
     assert not [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
     assert "Week 21" in next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+
+
+def test_logo_and_accent_stylesheet_are_for_the_workspaces_members_only(client, people):
+    login(client, people.agency)
+    upload(client, people.workspace, png())
+    ws = people.workspace.id
+    for who in (people.admin, people.creator, people.agency):
+        login(client, who)
+        assert client.get(f"/brand/{ws}/logo").status_code == 200, who.email
+        assert client.get(f"/brand/{ws}/accent.css").status_code == 200, who.email
+    login(client, people.outsider)
+    assert client.get(f"/brand/{ws}/logo").status_code == 404
+    assert client.get(f"/brand/{ws}/accent.css").status_code == 404
+    assert client.get("/brand/999999/logo").status_code == 404
+    client.post_form("/logout")
+    assert client.get(f"/brand/{ws}/logo").status_code in (302, 401)  # signed out: to the sign-in page
