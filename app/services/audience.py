@@ -223,11 +223,6 @@ def build(conn: TikTokConnection, workspace: Workspace, *, now: datetime) -> Aud
                              .order_by(AudienceSnapshot.day.desc()).limit(1))
     growth = _growth(conn)
     activity = _activity(conn, tz, now)
-    growth_reason = None
-    if growth is None:
-        # New/lost followers come for any size of account: only the first two reasons apply.
-        small = reason is not None and reason.startswith("TikTok gives")
-        growth_reason = (None if small else reason) or fallback
     return Audience(
         connection=conn, tz=tz, followers=latest_followers,
         demographics_day=demo.day if demo else None,
@@ -237,7 +232,8 @@ def build(conn: TikTokConnection, workspace: Workspace, *, now: datetime) -> Aud
         cities=shares(demo.cities)[:TOP_CITIES] if demo else [],
         growth=growth, heatmap=activity,
         demographics_missing=None if demo else (reason or fallback),
-        growth_missing=growth_reason,
+        # New and lost followers come for accounts of any size: no follower minimum here.
+        growth_missing=None if growth else (missing_reason(conn, None) or fallback),
         activity_missing=None if activity else (reason or fallback),
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
-from werkzeug.exceptions import NotFound
 
 from app.models import utcnow
 from app.services import access, audience, charts, definitions
@@ -24,15 +23,10 @@ bp = Blueprint("audience", __name__)
 @login_required
 def show():
     account_id = optional_id(request.args, "account")
-    if account_id is not None:
-        conn = access.connection_or_404(current_user, account_id)
-        ws = workspace_of(conn)
-    else:
-        ws = current_workspace()
-        if ws is None:
-            raise NotFound()
-        conn = next(iter(access.visible_connections(current_user, ws)), None)
-    accounts = access.visible_connections(current_user, ws)
+    conn = access.connection_or_404(current_user, account_id) if account_id is not None else None
+    ws = workspace_of(conn) if conn is not None else current_workspace()
+    accounts = access.visible_connections(current_user, ws) if ws is not None else []
+    conn = conn or next(iter(accounts), None)
     data = audience.build(conn, ws, now=utcnow()) if conn is not None else None
     return render_template("audience/show.html", audience=data, accounts=accounts, selected=conn, workspace=ws,
                            definitions=definitions.DEFINITIONS, charts=charts, short=charts.short_number)
