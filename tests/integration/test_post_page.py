@@ -223,3 +223,8 @@ def test_reports_top_creatives_link_to_their_post_pages(client, people):
         assert landed.status_code == 302 and landed.headers["Location"].endswith(f"/performance/posts/{post_id}")
         page = client.get(landed.headers["Location"]).get_data(as_text=True)
         assert f'data-figure="views">{top["views"]:,}<' in page
+    # The emailed report (rendered by the job, with no request) carries the same absolute links.
+    from app.services import report_delivery
+
+    email = report_delivery.render_email_html(report, people.workspace)
+    assert re.findall(r'<span class="caption"><a href="https?://[^/"]+(/performance/accounts/[^"]+)"', email) == links
