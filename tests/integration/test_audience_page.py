@@ -221,3 +221,28 @@ def test_dashboard_links_to_the_selected_accounts_audience(client, people, accou
     login(client, people.creator)
     html = client.get(f"/performance?account={account.id}").get_data(as_text=True)
     assert f'href="/performance/audience?account={account.id}">Audience and best time to post</a>' in html
+
+
+def test_the_page_asks_the_same_number_of_queries_for_a_week_or_two_months_of_data(client, people, account):
+    from sqlalchemy import event
+
+    def statements() -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(f"/performance/audience?account={account.id}").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    login(client, people.creator)
+    activity_days(account, date(2026, 11, 6), date(2026, 11, 12))
+    db.session.commit()
+    week = statements()
+    activity_days(account, date(2026, 9, 1), date(2026, 11, 5))
+    for k in range(40):
+        db.session.add(Post(connection_id=account.id, item_id=f"7400000000000000{k:03d}",
+                            create_time=datetime(2026, 10, 1, 12, tzinfo=timezone.utc) + timedelta(days=k)))
+    db.session.commit()
+    assert statements() == week
