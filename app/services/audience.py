@@ -42,6 +42,8 @@ TOP_CITIES = 5
 
 @dataclass(frozen=True)
 class Share:
+    """One slice of a breakdown (an age group, a traffic source…) and its share of the whole."""
+
     label: str
     share: float
 

@@ -26,17 +26,12 @@ from app.extensions import db
 from app.models import AdsAccount, Post, SparkAdMetric, TikTokConnection, User, Workspace
 from app.models.ids import is_storable_id
 from app.services import access, charts, metrics
+from app.services.audience import Share, shares
 
 ITEM_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")  # TikTok's item ids are digits, kept as text (32 at most)
 #: TikTok's names for the viewer breakdowns in `audience_types`, as the page labels them.
 VIEWER_TYPES = {"NEW_VIEWER": "New viewers", "RETURN_VIEWER": "Returning viewers"}
 FOLLOWER_TYPES = {"FOLLOWER_PERCENT": "Followers", "NON_FOLLOWER_PERCENT": "Not following"}
-
-
-@dataclass(frozen=True)
-class Share:
-    label: str
-    share: float
 
 
 @dataclass(frozen=True)
@@ -104,18 +99,10 @@ def _pairs(raw: list | None) -> list[tuple]:
     return [tuple(p) for p in raw or [] if isinstance(p, (list, tuple)) and len(p) == 2]
 
 
-def _shares(raw: list | None, names: dict[str, str] | None = None) -> list[Share]:
-    """(label, share) pairs, largest first; with `names`, only those labels, renamed."""
-    out = []
-    for label, share in _pairs(raw):
-        if not isinstance(share, (int, float)):
-            continue
-        if names is not None:
-            if label not in names:
-                continue
-            label = names[label]
-        out.append(Share(str(label), float(share)))
-    return out if names is not None else sorted(out, key=lambda s: -s.share)
+def _named(raw: list | None, names: dict[str, str]) -> list[Share]:
+    """Only the pairs whose label is in `names`, renamed, in TikTok's order."""
+    return [Share(names[label], float(share)) for label, share in _pairs(raw)
+            if label in names and isinstance(share, (int, float))]
 
 
 def _sum(values: list) -> int | None:
@@ -172,9 +159,9 @@ def build(post: Post, connection: TikTokConnection, workspace: Workspace) -> Pos
         watch_through=metrics.watch_through(row),
         retention=retention,
         retention_chart=charts.share_curve(retention),
-        sources=_shares(post.impression_sources),
-        viewer_types=_shares(post.audience_types, VIEWER_TYPES),
-        follower_types=_shares(post.audience_types, FOLLOWER_TYPES),
+        sources=shares(post.impression_sources),
+        viewer_types=_named(post.audience_types, VIEWER_TYPES),
+        follower_types=_named(post.audience_types, FOLLOWER_TYPES),
         paid=paid_figures(post, connection),
         has_insights=any(v is not None for v in (post.average_time_watched, post.full_video_watched_rate,
                                                  post.retention, post.impression_sources)),
