@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from flask import Flask
 
 import jobs
+from app.services import connection_states, scope_effects
 
 
 def date_long(value: datetime | None) -> str:
@@ -51,3 +52,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent)
     # {{ job_when("purge") }} → "daily 03:00 UTC": from the job's scheduler trigger, never typed in a page.
     app.add_template_global(jobs.when, "job_when")
+    # An Integrations row's one state, and the permissions a connection lacks with their effects.
+    app.add_template_global(connection_states.row_state, "connection_state")
+    app.add_template_filter(connection_states.when_next, "when_next")
+    app.add_template_global(scope_effects.not_granted, "ungranted_scopes")
