@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from app.crypto import CryptoError
 from app.extensions import db
-from app.services import access, oauth_flows
+from app.services import access, oauth_flows, scope_effects
 from app.services.deletion_requests import is_tiktok_check_state
 from app.services.token_sealing import get_keyring
 from app.tiktok import get_client
@@ -54,6 +54,11 @@ def callback():
         return _no_referrer(render_template("tiktok/connect_failed.html", message=message),
                             getattr(e, "status", 400))
     db.session.commit()
+    missing = scope_effects.not_granted(current_app.config["TIKTOK_SCOPES"], conn.scopes)
+    if missing:
+        # Unticked on TikTok's consent page: say so on the landing page, not only on the tiles.
+        flash({"username": conn.username, "workspace_id": conn.workspace_id,
+               "missing": [[e.scope, e.permission, e.missing] for e in missing]}, "scopes")
     wake(current_app, "sync")  # the first sync runs at once when a scheduler serves this process
     return _no_referrer(redirect(url_for("performance.dashboard", workspace=conn.workspace_id, account=conn.id,
                                          connected=conn.username), 302))
