@@ -63,6 +63,8 @@ class TikTokConnection(db.Model):
     # Last time the token-check job asked TikTok (token_info) whether the grant is alive.
     token_checked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     expiry_reminded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # TikTok's webhook said the person removed our access (they were emailed once about it).
+    revoked_by_tiktok_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # Revocation TikTok has not confirmed yet: the sealed token is kept only for this.
     revoke_pending: so.Mapped[bool] = so.mapped_column(default=False)
     revoke_attempts: so.Mapped[int] = so.mapped_column(default=0)
