@@ -42,12 +42,12 @@ def run(*, now: datetime, limit: int = 500, **_) -> JobResult:
             result.item_failed(f"connection {connection_id}", e)
             continue
         result.add(outcome.value)
-    _send_notices(result, now=now)
+    send_due_notices(result, now=now)
     return result
 
 
-def _send_notices(result: JobResult, *, now: datetime) -> None:
-    """Reconnect alerts, recoveries and expiry reminders, one connection at a time, each
+def send_due_notices(result: JobResult, *, now: datetime) -> None:
+    """Reconnect and access-removed alerts, recoveries and expiry reminders, one connection at a time, each
     committed with the mark that keeps it from being sent again."""
     due = notices.due_notices(now=now)
     db.session.commit()

@@ -4,8 +4,9 @@ TikTok API for Business apps get no documented deauthorization webhook, so once 
 every active connection's access token is shown to `tt_user/token_info/get/` (cheap: no
 data, no per-endpoint data quota). Alive: the granted scopes TikTok reports are stored
 (a user can remove a permission in TikTok's settings). Refused: one forced refresh
-decides — a refused refresh marks the connection "needs reconnect" and its people are
-emailed once by the refresh-tokens job's notices, exactly as for any refused refresh.
+decides — a refused refresh marks the connection "needs reconnect" and its people (the
+owner and the workspace's client admins) are emailed once, at the end of this run, by
+the same notices the refresh-tokens job sends for any refused refresh.
 A throttle or an outage proves nothing and changes nothing.
 
 Several instances may run it: connections are picked with FOR UPDATE SKIP LOCKED on
@@ -31,6 +32,7 @@ from app.tiktok import errors as tt_errors
 from app.tiktok import get_client
 from app.workflows import token_vault
 from jobs import job
+from jobs.refresh_tokens import send_due_notices
 from jobs.result import JobResult
 
 log = logging.getLogger("jobs.token_check")
@@ -70,6 +72,9 @@ def run(*, now: datetime | None = None, limit: int = 1000, **_) -> JobResult:
                 db.session.rollback()
                 result.add("error")
                 result.item_failed(f"connection {conn_id}", e)
+    if result.counts.get("revoked"):
+        # Tell the people now rather than at the next refresh-tokens run; sent once either way.
+        send_due_notices(result, now=now)
     return result
 
 

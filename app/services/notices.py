@@ -1,12 +1,14 @@
 """One email per state change of a connection, never repeated alerts.
 
 The state lives on the connection: `reconnect_alerted_at` is set once the
-"needs reconnect" email went out; when the connection is active again with that
+"needs reconnect" email — or the "access removed" email, when TikTok's webhook
+disconnected the account — went out; when the connection is active again with that
 still set, it has recovered, and one "recovered" notice clears it. The same for
 the reminder before the refresh token's fixed horizon runs out.
 
-Nothing here commits: the refresh-tokens job sends the due notices one connection at
-a time and commits each (`due_notices`, then `send_notice` per item). Links in the
+Nothing here commits: the refresh-tokens job (and the token-check job, right after it
+finds a revoked grant) sends the due notices one connection at a time and commits each
+(`due_notices`, then `send_notice` per item). Links in the
 emails are absolute on APP_BASE_URL, built with `url_for` in the job's app context.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from flask import url_for
 from app.extensions import db
 from app.leases import lock_rows
 from app.models import Membership, TikTokConnection, User
-from app.models.connection import STATUS_ACTIVE, STATUS_NEEDS_RECONNECT
+from app.models.connection import STATUS_ACTIVE, STATUS_DISCONNECTED, STATUS_NEEDS_RECONNECT
 from app.models.workspace import ROLE_CLIENT_ADMIN
 from app.services import audit, mail
 
@@ -52,6 +54,15 @@ KINDS: dict[str, _Kind] = {
         "reconnect_recovered", "@{} is syncing again",
         lambda now: sa.and_(_C.status == STATUS_ACTIVE, _C.reconnect_alerted_at.is_not(None)),
         "reconnect_alerted_at", clears=True),
+    # TikTok's webhook disconnected the account (the person removed our access in TikTok):
+    # told once, marked in reconnect_alerted_at, so reconnecting later sends "recovered".
+    # `revoked_by_tiktok_at >= disconnected_at`: a later disconnect by hand is not this one.
+    "revocation_alerts": _Kind(
+        "access_revoked", "@{} removed Logic Target's access on TikTok",
+        lambda now: sa.and_(_C.status == STATUS_DISCONNECTED, _C.reconnect_alerted_at.is_(None),
+                            _C.revoked_by_tiktok_at.is_not(None), _C.disconnected_at.is_not(None),
+                            _C.revoked_by_tiktok_at >= _C.disconnected_at),
+        "reconnect_alerted_at"),
     "expiry_reminders": _Kind(
         "expiry_reminder", "Reconnect @{} before its TikTok access expires",
         lambda now: sa.and_(_C.status == STATUS_ACTIVE, _C.expiry_reminded_at.is_(None),

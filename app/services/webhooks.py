@@ -11,7 +11,8 @@ every workspace:
   `needs_reconnect` with its dead tokens wiped;
 - any other reason (the person removed the app in TikTok, the account was deleted,
   banned, …) → disconnected like a user disconnect, without a revoke call, and its
-  purge scheduled after RETENTION_DAYS.
+  purge scheduled after RETENTION_DAYS; `revoked_by_tiktok_at` marks it so the
+  refresh-tokens job emails the owner and the client admins once (services/notices.py).
 
 Delivery is at least once: each (event, user_openid, create_time) is processed once.
 The key is remembered as a hash in a `WebhookDelivery` row (its own table, unique key)
@@ -131,6 +132,7 @@ def _apply_authorization_removed(conn: TikTokConnection, event: WebhookEvent, *,
         conn.last_error = "TikTok ended this authorization (the account was disconnected elsewhere)."[:500]
         return "needs_reconnect"
     mark_disconnected(conn, now=now, retention_days=retention_days, source="tiktok_webhook")
+    conn.revoked_by_tiktok_at = now  # its people are emailed once (notices: revocation_alerts)
     confirm_revoked_elsewhere(conn, reason="webhook")  # the token is already dead: nothing to revoke
     return "disconnected"
 
