@@ -66,16 +66,23 @@ def run(*, now: datetime, week: str | None = None, limit: int | None = None,
     _expire(result, now=now)
     workspaces = list(db.session.execute(sa.select(Workspace.id, Workspace.timezone).order_by(Workspace.id)))
     settings = report_recipients.all_settings()
+    if explicit is not None:
+        due = {ws_id: [explicit] for ws_id, _ in workspaces}
+    else:
+        due = {ws_id: _due(settings.get(ws_id) or report_recipients.default_settings(ws_id), tz_name, now=now)
+               for ws_id, tz_name in workspaces}
+        done = _queued_already(due)  # one query: every hour most due reports were queued by an earlier run
+        for ws_id, periods in due.items():
+            if not periods:
+                result.add("workspaces_not_due")
+            elif already := sum((ws_id, p.key) in done for p in periods):
+                result.add("already_queued", already)
+                due[ws_id] = [p for p in periods if (ws_id, p.key) not in done]
     db.session.commit()
-    for ws_id, tz_name in workspaces:
+    for ws_id, periods in due.items():
+        if not periods:
+            continue
         try:
-            if explicit is not None:
-                periods = [explicit]
-            else:
-                periods = _due(settings.get(ws_id) or report_recipients.default_settings(ws_id), tz_name, now=now)
-                if not periods:
-                    result.add("workspaces_not_due")
-                    continue
             for period in periods:
                 _build(ws_id, period, explicit is not None, now=now, result=result)
         except Exception as e:  # keep going past one bad workspace
@@ -110,15 +117,22 @@ def _due(settings, tz_name: str | None, *, now: datetime) -> list[report_periods
     return [p for p in found if p is not None]
 
 
+def _queued_already(due: dict[int, list[report_periods.Period]]) -> set[tuple[int, str]]:
+    """The (workspace, period key) pairs among `due` whose report the schedule already queued."""
+    keys = {p.key for periods in due.values() for p in periods}
+    if not keys:
+        return set()
+    rows = db.session.execute(sa.select(Report.workspace_id, Report.period_key).where(
+        Report.period_key.in_(sorted(keys)), Report.queued_at.is_not(None)))
+    return {(ws_id, key) for ws_id, key in rows if any(p.key == key for p in due.get(ws_id, []))}
+
+
 def _queued(ws_id: int, period: report_periods.Period) -> bool:
     return db.session.scalar(sa.select(Report.queued_at).where(
         Report.workspace_id == ws_id, Report.period_key == period.key)) is not None
 
 
 def _build(ws_id: int, period: report_periods.Period, explicit: bool, *, now: datetime, result: JobResult) -> None:
-    if not explicit and _queued(ws_id, period):  # done by an earlier run: the common case, every hour
-        result.add("already_queued")
-        return
     workspace = db.session.get(Workspace, ws_id)
     if not report_figures.report_connections(workspace):  # nothing to report on: no email about nothing
         result.add("workspaces_without_accounts")
