@@ -30,7 +30,8 @@ class Report(db.Model):
     __tablename__ = "reports"
     __data_inventory__ = {
         "what": "Weekly and monthly reports per workspace: aggregate figures (followers, views, posts, engagement, "
-                "Spark Ads totals, top 3 posts). No comment text, no data about viewers.",
+                "Spark Ads totals, top 3 posts), for the whole workspace and for each account owner's own "
+                "accounts (a creator's cut). No comment text, no data about viewers.",
         "source_scopes": ["video.list", "video.insights", "user.info.stats", "user.insights"],
         "deleted": "A purged account's part of stored reports goes with its data: {retention_days} days after the account is disconnected, or at the next nightly purge when deletion is requested.",
     }
