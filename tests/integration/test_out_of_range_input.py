@@ -95,7 +95,7 @@ def _week_rules(app):
 def test_weeks_outside_the_calendar_are_404_with_an_explanation(app, client, signed_in, bad):
     rules = _week_rules(app)
     assert {r.endpoint for r in rules} == {"reports.show", "reports.build", "reports.email_preview",
-                                           "reports.test_send", "reports.approve"}
+                                           "reports.test_send", "reports.approve", "report_pdf.download"}
     for rule in rules:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             r = _send(client, method, _fill(rule, {"week": bad}) + f"?workspace={signed_in['ws'].id}")
