@@ -422,6 +422,8 @@ def test_with_the_creator_cut_a_creator_sees_only_their_accounts_and_the_page_sa
     assert "Your accounts only (@moontideco2)" in page and "moon post" in page
     assert "@brassorbit3" not in page and "Post number" not in page
     assert "700" in page  # their views: 7 x 100
+    listed = client.get("/reports").get_data(as_text=True)
+    assert '<td class="num">700</td>' in listed and "4,200" not in listed  # the list shows their cut too
     login_as("admin")
     page = client.get(f"/reports/{WEEK}").get_data(as_text=True)
     assert "The whole workspace" in page and "@brassorbit3" in page and "@moontideco2" in page
