@@ -135,3 +135,21 @@ def test_the_period_changes_through_the_page_and_the_back_button_restores_it(liv
     page.wait_for_selector("#range-error")
     assert "is after the end date" in page.locator("#range-error").inner_text()
     assert page.locator('input[name="from"]').get_attribute("aria-invalid") == "true"
+
+
+@pytest.mark.parametrize("size", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"])
+def test_period_controls_banners_and_why_notes_are_accessible(live_server, page, dashboard_account, size):
+    """The states that add text and controls: a refused custom range, a failed sync, a
+    permission's "why" note: axe-core finds nothing serious and the page fits a phone."""
+    from tests.browser.a11y import assert_accessible
+    from app.models import TikTokConnection
+
+    with live_server.app.app_context():
+        db.session.execute(sa.update(TikTokConnection).values(
+            last_error="TikTok did not answer (2026-12-01 10:05 UTC)", granted_scopes="user.info.basic,video.list"))
+        db.session.commit()
+    page.set_viewport_size(size)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/performance?account={dashboard_account}&from=2026-12-31&to=2026-01-01&compare=year")
+    assert page.locator("#range-error").is_visible() and page.locator('[data-state="failed"]').is_visible()
+    assert_accessible(page)
