@@ -362,11 +362,11 @@ class Dashboard:
 
     @property
     def period(self) -> str:
-        return metrics.window_label(self.window, self.window.start.year != self.compare.start.year)
+        return metrics.window_label(self.window, metrics.labels_need_years(self.window, self.compare))
 
     @property
     def compare_period(self) -> str:
-        return metrics.window_label(self.compare, self.window.start.year != self.compare.start.year)
+        return metrics.window_label(self.compare, metrics.labels_need_years(self.window, self.compare))
 
     @property
     def compare_name(self) -> str:

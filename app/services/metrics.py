@@ -124,9 +124,14 @@ def window_label(window: Window, with_year: bool = False) -> str:
     return f"{_day_label(start, with_year)} – {_day_label(end, with_year)}"
 
 
+def labels_need_years(window: Window, compare: Window) -> bool:
+    """Whether the two windows' labels write years out: when their days are not all in one year."""
+    return len({window.start.year, window.end.year, compare.start.year, compare.end.year}) > 1
+
+
 def comparison_label(window: Window, compare: Window) -> str:
     """"Nov 24–30 vs Nov 17–23"; years written out when the days are not all in one year."""
-    with_year = len({window.start.year, window.end.year, compare.start.year, compare.end.year}) > 1
+    with_year = labels_need_years(window, compare)
     return f"{window_label(window, with_year)} vs {window_label(compare, with_year)}"
 
 

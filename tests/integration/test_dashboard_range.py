@@ -115,7 +115,7 @@ def signed(n: int) -> str:
 
 
 def label(start: date, end: date, years: bool) -> str:
-    y = years or start.year != end.year
+    y = years
     day = lambda d: f"{d:%b} {d.day}, {d.year}" if y else f"{d:%b} {d.day}"  # noqa: E731
     if start.month == end.month and start.year == end.year:
         return f"{start:%b} {start.day}–{end.day}" + (f", {end.year}" if y else "")
@@ -146,8 +146,8 @@ def test_a_custom_range_covers_exactly_its_days_with_the_sandboxs_figures(client
     assert r.status_code == 200
     html = text(r)
 
-    # both windows written out
-    years = compare == "year"
+    # both windows written out (with years when their days are not all in one year)
+    years = len({start.year, end.year, before[0].year, before[1].year}) > 1
     vs = label(*before, years)
     assert f"<strong>{label(start, end, years)}</strong> vs {vs} " in html
 
@@ -176,7 +176,10 @@ def test_a_custom_range_covers_exactly_its_days_with_the_sandboxs_figures(client
     # the CSV: every post of the period, with the sandbox's counters, nothing outside it
     export = re.search(r'href="(/performance/export\.csv\?[^"]+)"', html).group(1).replace("&amp;", "&")
     assert f"from={start.isoformat()}" in export and f"to={end.isoformat()}" in export
-    rows = read_csv(client.get(export))
+    download = client.get(export)
+    assert download.headers["Content-Disposition"] == (
+        f'attachment; filename="{USER}-posts-{start.isoformat()}-to-{end.isoformat()}.csv"')
+    rows = read_csv(download)
     assert len(rows) == n + 1
     by_caption_views = sorted((r[0], int(r[2])) for r in rows[1:])
     assert by_caption_views == sorted((p.caption, p.counters_at(as_of)["video_views"]) for p in want["posts"])
