@@ -198,15 +198,17 @@ def parse_table_params(args: Mapping[str, str], *, today: date | None = None) ->
     page = _int_or(args.get("page"), 1)
     compare = args.get("compare") or "previous"
     start = end = None
+    days = parse_range(args.get("range"))
     if "from" in args or "to" in args:
         if today is None:
             raise RangeError("A custom range needs the workspace's date.")
         start, end = parse_custom_range(args.get("from"), args.get("to"), today)
+        days = (end - start).days + 1
     return TableParams(
         sort=sort if sort in SORT_COLUMNS else DEFAULT_SORT,
         direction=direction if direction in SORT_DIRECTIONS else "desc",
         page=min(max(page, 1), MAX_PAGE),
-        range_days=parse_range(args.get("range")) if start is None else (end - start).days + 1,  # type: ignore[operator]
+        range_days=days,
         start=start,
         end=end,
         compare=compare if compare in metrics.COMPARISONS else "previous",
@@ -638,13 +640,13 @@ def _missing_reason(days: list[date], scopes: list[str], scope: str, today: date
     return Why("TikTok sent no figures for these days")
 
 
-def _why(board_views: metrics.Views, followers: metrics.Followers, missing_views: list[date],
-         missing_followers: list[date], totals: PostTotals, scopes: list[str], window: metrics.Window,
-         today: date) -> dict[str, Why]:
+def _why(followers: metrics.Followers, missing_views: list[date], missing_followers: list[date],
+         totals: PostTotals, scopes: list[str], window: metrics.Window, today: date) -> dict[str, Why]:
+    """What to say beside each figure that is missing or partial (keys as the templates read them)."""
     why: dict[str, Why] = {}
-    if followers.count is None:
-        why["followers"] = (_needs("user.info.stats") if "user.info.stats" not in scopes and "user.insights" not in scopes
-                            else Why("No follower count from TikTok yet"))
+    if followers.count is None:  # the count comes with either permission
+        no_count = "user.info.stats" not in scopes and "user.insights" not in scopes
+        why["followers"] = _needs("user.info.stats") if no_count else Why("No follower count from TikTok yet")
     if followers.delta is None:
         why["followers_delta"] = _missing_reason(missing_followers, scopes, "user.insights", today)
     if missing_views:
@@ -706,7 +708,7 @@ def build_dashboard(connection: TikTokConnection | AccountLink, workspace: Works
         has_posts=table.total > 0 or totals.compare_posts > 0,
         syncing=connection.is_syncing or connection.last_synced_at is None,
         never_synced=connection.last_synced_at is None,
-        why=_why(views, followers, [d for d, v in views_series if v is None],
+        why=_why(followers, [d for d, v in views_series if v is None],
                  [d for d, v in followers_series if v is None], totals, scopes, window, today),
         views_from_posts=[d for d in missing if d in gains and window.contains(d)],
     )

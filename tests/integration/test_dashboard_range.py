@@ -159,8 +159,8 @@ def test_a_custom_range_covers_exactly_its_days_with_the_sandboxs_figures(client
     assert tile(html, "followers").startswith(
         f"{compact(latest)} {signed(want['followers_gained'])} gained vs {vs}: {signed(then['followers_gained'])} ")
     pp = (want["engagement"] - then["engagement"]) * 100
-    assert tile(html, "engagement").startswith(
-        f"{want['engagement'] * 100:.1f}% {'+' if pp >= 0 else '−'}{abs(pp):.1f} pp vs {vs}: {then['engagement'] * 100:.1f}% ")
+    rate, before_rate = f"{want['engagement'] * 100:.1f}%", f"{then['engagement'] * 100:.1f}%"
+    assert tile(html, "engagement").startswith(f"{rate} {'+' if pp >= 0 else '−'}{abs(pp):.1f} pp vs {vs}: {before_rate} ")
     target = math.ceil(3 * 29 / 7)
     n = len(want["posts"])
     cadence = "on cadence" if n >= target else f"behind cadence ({n} of {target})"
