@@ -53,6 +53,49 @@ _ALL = (
         "Share of a post's views that watched the video to the end, as TikTok reports it; "
         "\u201c\u2014\u201d when TikTok does not give it."),
     Definition(
+        "saves", "Saves",
+        "Times people saved the post to their favourites, as TikTok counts them."),
+    Definition(
+        "average_watch_time", "Average watch time",
+        "Seconds watched per view on average: the post's total watch time divided by its views."),
+    Definition(
+        "post_followers", "New followers from the post",
+        "People who followed the account from this post, as TikTok reports it."),
+    Definition(
+        "retention", "Retention",
+        "Share of viewers still watching at each second of the video; it ends at the "
+        "watch-through rate."),
+    Definition(
+        "traffic_sources", "Traffic sources",
+        "Where the post's views came from (For You, Following, the profile, search, a sound, a "
+        "hashtag…), as shares of its views."),
+    Definition(
+        "viewer_types", "New and returning viewers",
+        "New viewers had not watched the account's videos before, returning viewers had; followers "
+        "are the viewers who follow the account."),
+    Definition(
+        "new_lost_followers", "New and lost followers",
+        "Followers gained and followers lost each day, as TikTok reports them; their difference is "
+        "the day's growth."),
+    Definition(
+        "active_followers", "Active followers",
+        "How many of the account's followers were on TikTok in each hour, averaged over the days "
+        "TikTok reported, by weekday and hour in the workspace's timezone."),
+    Definition(
+        "paid_impressions", "Impressions (paid)",
+        "Times the Spark Ad was shown to people in its paid delivery."),
+    Definition(
+        "paid_views", "Views (paid)",
+        "Plays of the video from the Spark Ad's paid delivery (TikTok Ads' video plays), "
+        "counted apart from its organic views."),
+    Definition(
+        "ctr", "CTR",
+        "Click-through rate: the Spark Ads' clicks divided by their impressions."),
+    Definition(
+        "cpm", "CPM",
+        "Cost per 1,000 impressions: spend divided by impressions, times 1,000, in the ad "
+        "account's currency."),
+    Definition(
         "change", "Change",
         "The period compared with the comparison period, in percent; shown only when both "
         "periods have every day's figure."),
