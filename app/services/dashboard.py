@@ -630,11 +630,17 @@ def _post_totals(connection_id: int, window: metrics.Window, compare: metrics.Wi
     return PostTotals(posts, interactions, views, c_posts, c_interactions, c_views, newest)
 
 
-def _missing_reason(days: list[date], scopes: list[str], scope: str, today: date) -> Why:
-    """Why `days` have no figure: a permission not granted, TikTok's reporting delay (only
-    the newest days missing), or plainly none sent."""
-    if scope not in scopes:
-        return _needs(scope)
+# What feeds a figure: any one of these permissions (TikTok's daily follower counts come with
+# the profile stats as well as with Insights; daily views only with Insights).
+FOLLOWERS_FROM = ("user.info.stats", "user.insights")
+VIEWS_FROM = ("user.insights",)
+
+
+def _missing_reason(days: list[date], scopes: list[str], feeds: tuple[str, ...], today: date) -> Why:
+    """Why `days` have no figure: no permission that feeds it granted, TikTok's reporting
+    delay (only the newest days missing), or plainly none sent."""
+    if not any(scope in scopes for scope in feeds):
+        return _needs(feeds[0])  # the narrowest permission that would do
     if days and all(d >= today - timedelta(days=REPORTING_DELAY_DAYS) for d in days):
         return DELAYED
     return Why("TikTok sent no figures for these days")
@@ -644,15 +650,15 @@ def _why(followers: metrics.Followers, missing_views: list[date], missing_follow
          totals: PostTotals, scopes: list[str], window: metrics.Window, today: date) -> dict[str, Why]:
     """What to say beside each figure that is missing or partial (keys as the templates read them)."""
     why: dict[str, Why] = {}
-    if followers.count is None:  # the count comes with either permission
-        no_count = "user.info.stats" not in scopes and "user.insights" not in scopes
-        why["followers"] = _needs("user.info.stats") if no_count else Why("No follower count from TikTok yet")
-    if followers.delta is None:
-        why["followers_delta"] = _missing_reason(missing_followers, scopes, "user.insights", today)
+    if followers.count is None:
+        have = any(scope in scopes for scope in FOLLOWERS_FROM)
+        why["followers"] = Why("No follower count from TikTok yet") if have else _needs("user.info.stats")
+    if followers.delta is None and "followers" not in why:  # else the count's reason says it
+        why["followers_delta"] = _missing_reason(missing_followers, scopes, FOLLOWERS_FROM, today)
     if missing_views:
-        why["views"] = _missing_reason(missing_views, scopes, "user.insights", today)
+        why["views"] = _missing_reason(missing_views, scopes, VIEWS_FROM, today)
     if missing_followers and len(missing_followers) == window.length:
-        why["followers_chart"] = _missing_reason(missing_followers, scopes, "user.insights", today)
+        why["followers_chart"] = _missing_reason(missing_followers, scopes, FOLLOWERS_FROM, today)
     if totals.posts == 0:
         why["posts"] = _needs("video.list") if "video.list" not in scopes else NO_POSTS
     if not totals.views:

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.extensions import db
-from app.models import AccountSnapshot, utcnow
+from app.models import utcnow
 from tests.conftest import login
 from tests.factories import make_connection, seed_performance
 
 TZ = "Europe/London"
 ALL_SCOPES = "user.info.basic,user.info.stats,user.insights,video.list,video.insights"
-WITHOUT_INSIGHTS = "user.info.basic,user.info.stats,video.list,video.insights"
+WITHOUT_STATS = "user.info.basic,video.list,video.insights"  # neither user.info.stats nor user.insights
 
 
 def page(client, conn, query: str = "") -> str:
@@ -154,24 +154,24 @@ def test_the_banner_is_current_even_when_the_panel_comes_from_the_cache(cache_on
 # ------------------------------------------------------------------ why a figure is missing
 
 
-def test_without_the_insights_permission_tiles_say_so_and_offer_reconnect(client, people):
-    """Connected with user.insights unticked: no daily history arrives, only today's count
-    (as the sync stores it: a snapshot for today with the profile's followers_count)."""
-    conn = make_connection(people.workspace, people.admin, username="no_insights", scopes=WITHOUT_INSIGHTS)
+def test_without_the_stats_and_insights_permissions_tiles_say_so_and_offer_reconnect(client, people):
+    """Connected with user.info.stats and user.insights unticked: no follower counts and no
+    daily views arrive (the e2e test syncs the sandbox with only Insights unticked)."""
+    conn = make_connection(people.workspace, people.admin, username="no_insights", scopes=WITHOUT_STATS)
     seed_performance(conn, tz=TZ, days=0, posts=5)
-    db.session.add(AccountSnapshot(connection_id=conn.id, day=utcnow().date(), followers_count=812,
-                                   captured_at=utcnow()))
     db.session.commit()
     login(client, people.admin)
     html = page(client, conn, "&range=7")
-    assert tile(html, "followers").startswith("812 — gained")
+    assert tile(html, "followers").startswith("— Needs the Profile stats permission — Reconnect")
+    assert tile(html, "views").startswith("— Needs the Insights permission — Reconnect")
     for figure in ("views", "followers"):
-        assert "Needs the Insights permission — Reconnect" in tile(html, figure), figure
         assert '<a href="/settings/integrations">Reconnect</a>' in tile_html(html, figure)
+        assert tile(html, figure).count("Needs the") == 1, figure  # one reason, not one per line
     assert "not sent" not in html and "not synced yet" not in tile(html, "views")
     chart = html.split('id="charts"', 1)[1].split("</section>", 1)[0]
     assert re.search(r'No daily views for [^<]+\. Needs the Insights permission — <a href="/settings/integrations">'
                      r'Reconnect</a>\.', chart)
+    assert re.search(r'No daily follower counts for [^<]+\. Needs the Profile stats permission', chart)
 
 
 def test_the_newest_days_missing_is_tiktoks_reporting_delay(client, people):
