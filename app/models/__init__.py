@@ -3,6 +3,7 @@ from app.models.audit import AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.branding import WorkspaceBrand
 from app.models.connection import AdsAccount, OAuthTransaction, TikTokConnection
+from app.models.dashboard_panel import DashboardPanel
 from app.models.deletion import DeletionReceipt, DeletionRequest, DeletionRequestMatch
 from app.models.invite import Invite
 from app.models.job import JobClaim, JobRun, PurgeReceiptLink
@@ -18,7 +19,7 @@ from app.models.webhook import WebhookDelivery
 from app.models.workspace import Membership, Workspace
 
 __all__ = [
-    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "Invite", "JobClaim", "JobRun",
+    "AccountSnapshot", "AdsAccount", "AudienceSnapshot", "AuditEvent", "DashboardPanel", "DeletionReceipt", "DeletionRequest", "DeletionRequestMatch", "Invite", "JobClaim", "JobRun",
     "Membership", "OAuthTransaction", "PasswordReset", "Post", "PostMetric", "PurgeReceiptLink", "Report", "ReportConnection",
     "RecoveryCode", "ReportAgencyRecipient", "ReportDelivery", "ReportExternalRecipient", "ReportSettings",
     "ReportUnsubscribe", "SignInChallenge", "SparkAdMetric", "TikTokConnection", "UTCDateTime", "User", "WebhookDelivery", "Workspace", "WorkspaceBrand", "utcnow",
