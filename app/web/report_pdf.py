@@ -6,13 +6,13 @@ own cut), 404 to anyone else. 503, saying why, where the PDF engine cannot run.
 from __future__ import annotations
 
 from flask import Blueprint, Response
-from werkzeug.exceptions import NotFound, ServiceUnavailable
 from flask_login import login_required
+from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from app.services import report_figures, report_pdf
+from app.web.errors import not_found
 # The report page's own lookups, so the PDF cannot drift from the page in who reads what.
 from app.web.reports import _period, _Reader, _workspace
-from app.web.errors import not_found
 
 bp = Blueprint("report_pdf", __name__)
 
