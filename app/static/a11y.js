@@ -1,0 +1,88 @@
+// Keyboard and phone help for every page (CSP: no inline script, no eval).
+// 1. Focus after an htmx swap: when the swap removed the focused element, focus lands on
+//    [data-focus-after-swap] in the new content, else the element with the trigger's id,
+//    else the sorted column's header (after a sort), the first row (after paging), or the
+//    swapped row/region itself — never on <body>, where a keyboard user would start over.
+// 2. Wide tables: a table wider than its card scrolls inside a focusable region (so it
+//    can be scrolled with the keyboard) with a visible "scroll" cue; the page never does.
+(function () {
+  "use strict";
+  var trigger = null;
+
+  function focusable(el) {
+    if (!el) return null;
+    if (!el.matches("a[href], button, input, select, textarea, summary, [tabindex]")) el.setAttribute("tabindex", "-1");
+    return el;
+  }
+  function lost() {
+    var a = document.activeElement;
+    return !a || a === document.body || !a.isConnected;
+  }
+  document.body.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt, a = document.activeElement;
+    trigger = {id: elt.id, sort: !!elt.closest("th"), page: !!elt.closest(".pager, [rel=next], [rel=prev]"),
+               focused: a === elt || (a && a !== document.body && elt.contains(a))};
+  });
+  document.body.addEventListener("htmx:afterSettle", function (e) {
+    var t = trigger, target = e.detail.target;
+    if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    markScrollRegions(target || document);
+    if (!t || !t.focused || !lost() || !target) return;
+    trigger = null;
+    var el = target.querySelector("[data-focus-after-swap]") || (target.matches("[data-focus-after-swap]") && target)
+      || (t.id && document.getElementById(t.id))
+      || (t.sort && target.querySelector("th[aria-sort] a, th[aria-sort]"))
+      || (t.page && target.querySelector("tbody tr"))
+      || (target.matches("li, tr, section, article, [role=region]") && target)
+      || target.querySelector("h1, h2, h3, caption") || target;
+    el = focusable(el);
+    if (el) el.focus({preventScroll: false});
+  });
+
+  function label(box) {
+    var cap = box.querySelector("caption"), head = box.closest("section, .card");
+    head = head && head.querySelector("h1, h2, h3");
+    return (cap && cap.textContent.trim()) || (head && head.textContent.trim()) || "Table";
+  }
+  function scrollsSideways(el) {
+    var o = getComputedStyle(el).overflowX;
+    return o === "auto" || o === "scroll";
+  }
+  function markScrollRegions(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("table").forEach(function (table) {
+      if (table.classList.contains("visually-hidden")) return;
+      var box = table.parentElement;
+      while (box && box !== document.body && !scrollsSideways(box)) box = box.parentElement;
+      if (!box || box === document.body) {
+        if (table.offsetWidth <= table.parentElement.clientWidth + 1) return;
+        box = document.createElement("div");  // a wide table nobody wrapped: it scrolls on its own
+        box.className = "scroll-x";
+        table.parentElement.insertBefore(box, table);
+        box.appendChild(table);
+      }
+      var wide = box.scrollWidth > box.clientWidth + 1, cue = box.nextElementSibling;
+      box.classList.toggle("is-scrollable", wide);
+      if (wide) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) box.setAttribute("aria-label", label(box) + " (scrolls sideways)");
+        if (!cue || !cue.classList.contains("scroll-cue")) {
+          cue = document.createElement("p");
+          cue.className = "scroll-cue";
+          cue.setAttribute("aria-hidden", "true");
+          cue.textContent = "Scroll sideways for more →";
+          box.parentElement.insertBefore(cue, box.nextSibling);
+        }
+      } else if (box.getAttribute("tabindex") === "0" && box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        if (cue && cue.classList.contains("scroll-cue")) cue.remove();
+      }
+    });
+  }
+  var resizeTimer;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { markScrollRegions(document); }, 150);
+  });
+  markScrollRegions(document);
+})();
