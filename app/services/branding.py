@@ -70,10 +70,6 @@ class Brand:
     def has_logo(self) -> bool:
         return self.logo_type is not None
 
-    @property
-    def logo_alt(self) -> str:
-        return "Logo"
-
 
 def _row(workspace_id: int) -> WorkspaceBrand | None:
     return db.session.scalar(sa.select(WorkspaceBrand).where(WorkspaceBrand.workspace_id == workspace_id))
