@@ -261,6 +261,15 @@ def account_links(user: User, workspace: Workspace, *, only: int | None = None) 
                                                                            TikTokConnection.id))]
 
 
+
+_ONE_LINK = sa.select(*_LINK_COLUMNS).where(TikTokConnection.id == sa.bindparam("connection_id"))
+
+
+def account_link(connection_id: int) -> AccountLink | None:
+    """One account as the panel reads it, without access checks (the sync's own account)."""
+    row = db.session.execute(_ONE_LINK, {"connection_id": connection_id}).first()
+    return None if row is None else AccountLink._make(row)
+
 # ------------------------------------------------------------------ view model
 
 

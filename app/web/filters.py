@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Flask
+from flask import Flask, url_for
 
 import jobs
 from app.services import connection_states, scope_effects
@@ -45,6 +45,10 @@ def percent(value: float | None, digits: int = 1) -> str:
     return f"{value * 100:.{digits}f}%"
 
 
+def path_for(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=False, **values)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(date_long)
     app.add_template_filter(ago)
@@ -52,6 +56,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent)
     # {{ job_when("purge") }} → "daily 03:00 UTC": from the job's scheduler trigger, never typed in a page.
     app.add_template_global(jobs.when, "job_when")
+    # A link on our own site as a path, in a request or not: the dashboard's panels are also
+    # rendered by the sync (app context only), where url_for would make absolute URLs on
+    # APP_BASE_URL, which a user who reached us by another host name could not follow.
+    app.add_template_global(path_for, "path_for")
     # An Integrations row's one state, and the permissions a connection lacks with their effects.
     app.add_template_global(connection_states.row_state, "connection_state")
     app.add_template_filter(connection_states.when_next, "when_next")

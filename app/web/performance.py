@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
 from app.models import TikTokConnection, Workspace, utcnow
-from app.services import access, charts, dashboard, definitions, metrics
+from app.services import access, dashboard, dashboard_panels, metrics
 from app.web.context import current_workspace, use_workspace, workspace_scoped
 from app.web.fragment_cache import fragment_cache
 from app.web.htmx import fragment_response, is_fragment_request, render_page_or_partial
@@ -83,14 +83,10 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
     if include_summary and selected.last_synced_at is None:  # nothing stored yet: the page says when
         return context
     if include_summary:
-        def render_panel():
-            board = dashboard.build_dashboard(selected, ws, params, now=now)
-            # The panel needs no context processors (shell, workspace switcher): render it bare,
-            # so the page's own render is the only one that runs them.
-            return current_app.jinja_env.get_template("performance/_account_panel.html").render(
-                board=board, table=board.table, selected=selected, charts=charts, definitions=definitions)
-
-        context["panel"] = fragment_cache().get_or_render(("panel", *_version(ws, selected, now), params), render_panel)
+        # In memory for repeated views; else the panel the sync rendered; else computed.
+        context["panel"] = fragment_cache().get_or_render(
+            dashboard_panels.panel_key(ws, selected, params, now),
+            lambda: dashboard_panels.panel(selected, ws, params, now=now))
     else:
         def render_table():
             table = dashboard.posts_table(selected, ws, params, now=now)

@@ -4,6 +4,7 @@
     token = token_vault.usable_token(...)       ends the read; refreshes only when TikTok refused the token
     fetched = sync.fetch(client, token, plan)   every TikTok call, no transaction open
     sync.store(...); commit                     one transaction for the writes
+    dashboard_panels.prerender(...); commit     the dashboard's panels for the new figures
 
 The steps are services/sync.py's; this module owns the commits between them. The sync
 job calls these for each claimed connection and ads account, and "Refresh now" calls
@@ -11,17 +12,23 @@ job calls these for each claimed connection and ads account, and "Refresh now" c
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from typing import Callable
 
+import sqlalchemy as sa
+
 from app.crypto import CryptoError
 from app.extensions import db
-from app.services import sync
+from app.models import TikTokConnection
+from app.services import dashboard_panels, sync
 from app.services.sync import SyncOutcome
 from app.tiktok import errors as tt_errors
 from app.tiktok.client import TikTokClient
 from app.workflows import token_vault
+
+log = logging.getLogger(__name__)
 
 
 def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: datetime,
@@ -46,6 +53,7 @@ def sync_connection(connection_id: int, *, client: TikTokClient, keyring, now: d
             db.session.rollback()
         else:
             db.session.commit()
+            _prerender_panels(connection_id, now=now)
         return outcome
     if token.status == token_vault.NOT_NOW:
         return _failed(connection_id, now=now, message="access token expired and could not be refreshed yet")
@@ -73,8 +81,25 @@ def sync_ads_account(ads_account_id: int, *, client: TikTokClient, keyring, now:
     except tt_errors.TikTokError as e:
         return _ads_failed(ads_account_id, e, now=now)
     outcome = sync.store_ads(plan, fetched, now=now)
+    if outcome.status != "skipped":
+        # Spark Ads figures show on the dashboards of the workspace's accounts: their kept
+        # panels are out of date, so their next views are computed afresh.
+        dashboard_panels.forget(list(db.session.scalars(
+            sa.select(TikTokConnection.id).where(TikTokConnection.workspace_id == plan.workspace_id))))
     db.session.commit()
     return outcome
+
+
+def _prerender_panels(connection_id: int, *, now: datetime) -> None:
+    """Render the account's dashboard panels for its new figures, in their own transaction
+    after the figures are committed: a failure here costs the next view its speed, never
+    the sync its data. Logged with its traceback (views compute the panel meanwhile)."""
+    try:
+        dashboard_panels.prerender(connection_id, now=now)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the figures are stored; the panel is only a faster first view
+        db.session.rollback()
+        log.exception("could not render the dashboard panels of connection %s after its sync", connection_id)
 
 
 def _ads_failed(ads_account_id: int, error: Exception, *, now: datetime) -> SyncOutcome:
