@@ -31,7 +31,7 @@
     trigger = null;
     var el = target.querySelector("[data-focus-after-swap]") || (target.matches("[data-focus-after-swap]") && target)
       || (t.id && document.getElementById(t.id))
-      || (t.sort && target.querySelector("th[aria-sort] a, th[aria-sort]"))
+      || (t.sort && (target.querySelector("th[aria-sort] a") || target.querySelector("th[aria-sort]")))
       || (t.page && target.querySelector("tbody tr"))
       || (target.matches("li, tr, section, article, [role=region]") && target)
       || target.querySelector("h1, h2, h3, caption") || target;
