@@ -76,16 +76,6 @@ def _scoped_cases():
             yield pytest.param(endpoint, build, id=f"{endpoint}-{i}")
 
 
-@pytest.mark.parametrize("endpoint, build", list(_scoped_cases()))
-def test_outsider_gets_404_for_another_workspaces_url(client, people, endpoint, build):
-    conn = make_connection(people.workspace, people.creator)
-    db.session.commit()
-    login(client, people.outsider)
-    r = client.get(build({"conn": conn, "ws": people.workspace}))
-    assert r.status_code == 404
-    assert "nothing here" in r.get_data(as_text=True)
-
-
 def test_creator_cannot_open_another_creators_account(client, people):
     conn = make_connection(people.workspace, people.creator)
     db.session.commit()
@@ -314,3 +304,14 @@ def test_csrf_token_from_another_session_is_refused(app, client, people):
     login(client, people.admin)
     r = client.post("/logout", data={"csrf_token": foreign_token})
     assert r.status_code == 400
+
+
+# Last in the file: the parameters are read when this line runs, after every SCOPED entry above.
+@pytest.mark.parametrize("endpoint, build", list(_scoped_cases()))
+def test_outsider_gets_404_for_another_workspaces_url(client, people, endpoint, build):
+    conn = make_connection(people.workspace, people.creator)
+    db.session.commit()
+    login(client, people.outsider)
+    r = client.get(build({"conn": conn, "ws": people.workspace}))
+    assert r.status_code == 404
+    assert "nothing here" in r.get_data(as_text=True)
