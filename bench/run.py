@@ -17,8 +17,8 @@ load loop is bounded (a number of requests per client, or until the job under te
 - web: gunicorn (gunicorn.conf.py) on PostgreSQL with a workspace of 50 accounts x 2,000
   posts x 365 days (bench/dashboard.py's seed); 20 concurrent clients on /performance and
   the htmx posts table, each twice: cache cold (every client views its own account, and a
-  sync of it -- its last_synced_at moved on, which the fragment cache's key carries --
-  precedes every request) and warm (all view one account already in both workers' caches).
+  sync of it -- its last_synced_at moved on, which every cache key carries, and its
+  dashboard panels rendered as the sync does -- precedes every request) and warm (all view one account already in both workers' caches).
   Median, p99 and errors vs a bare Flask page of the same size under the same gunicorn,
   timed in rounds alternating with the app's so that a busy machine skews no single ratio;
   peak RSS of the workers. Targets: /performance cold p50 <= 3x the floor, warm <= 1.5x.
@@ -379,22 +379,32 @@ def load(url_paths: list[tuple[str, dict]], sessions: list[requests.Session], ba
 
 
 class SyncBumper:
-    """Stands for a sync of one account: moves its last_synced_at on (the fragment cache's
-    key carries it), so the next view of that account is computed and rendered afresh."""
+    """Stands for a sync of one account after it stored new figures: moves its
+    last_synced_at on (every cache key carries it) and renders its dashboard panels as the
+    sync does (app/services/dashboard_panels.prerender), so the next view of that account
+    finds nothing in the workers' memory and reads what the sync kept."""
 
-    def __init__(self, schema: Schema):
-        self.engine = sa.create_engine(schema.url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                       pool_size=25, max_overflow=0)
+    def __init__(self, schema: Schema, tmp: Path):
+        self.app = make_app(schema, tmp)
 
     def __call__(self, connection_id: int) -> None:
-        with self.engine.begin() as c:
-            # Not a WAL flush per page view: the bump stands for a sync, whose cost is not the view's.
-            c.execute(sa.text("SET LOCAL synchronous_commit = off"))
-            c.execute(sa.text("UPDATE tiktok_connections SET last_synced_at = clock_timestamp() WHERE id = :id"),
-                      {"id": connection_id})
+        from app.extensions import db
+        from app.services import dashboard_panels
+
+        with self.app.app_context():
+            now = datetime.now(timezone.utc)
+            db.session.execute(sa.text("UPDATE tiktok_connections SET last_synced_at = :now WHERE id = :id"),
+                               {"now": now, "id": connection_id})
+            db.session.commit()
+            dashboard_panels.prerender(connection_id, now=now)
+            db.session.commit()
 
     def close(self) -> None:
-        self.engine.dispose()
+        from app.extensions import db
+
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 WEB_TARGETS = {("/performance", "cold"): 3.0, ("/performance", "warm"): 1.5}
@@ -411,7 +421,7 @@ def bench_web(args, tmp: Path) -> None:
         f"{args.web_connections} accounts x {args.web_posts} posts x 365 days ==")
     schema = Schema("web")
     servers: list[Gunicorn] = []
-    bump = SyncBumper(schema)
+    bump = SyncBumper(schema, tmp)
     try:
         env = settings_env(schema, tmp)
         app = make_app(schema, tmp)
