@@ -42,6 +42,7 @@ def test_callback_names_the_ungranted_scopes_and_what_will_not_show(app, client,
     missing = [s for s in requested if s not in granted]
     assert f"Not granted: {', '.join(missing)}" in row
     assert scope_effects.EFFECTS["user.insights"].missing in row
+    assert ">Reconnect to grant</button>" in row
 
 
 def test_all_scopes_granted_lands_without_a_warning(app, client, people, requests_mock):
@@ -49,6 +50,8 @@ def test_all_scopes_granted_lands_without_a_warning(app, client, people, request
     assert "is connected without" not in landing
     conn = db.session.scalar(sa.select(TikTokConnection))
     assert set(conn.scopes) == set(app.config["TIKTOK_SCOPES"])
+    row = client.get("/settings/integrations").get_data(as_text=True)
+    assert "Not granted" not in row and "Reconnect to grant" not in row
 
 
 def test_every_default_scope_has_its_effect_worded():
