@@ -114,6 +114,22 @@ def visible_connections(user: User, workspace: Workspace) -> list[TikTokConnecti
     return list(db.session.scalars(q))
 
 
+# The account switcher's list, scoped as for_workspace scopes (a creator: their own
+# accounts) and built once: every dashboard view asks it.
+_CONNECTION_NAMES = (sa.select(TikTokConnection.id, TikTokConnection.username, TikTokConnection.status)
+                     .where(TikTokConnection.workspace_id == sa.bindparam("workspace_id"))
+                     .order_by(TikTokConnection.connected_at, TikTokConnection.id))
+_OWN_CONNECTION_NAMES = _CONNECTION_NAMES.where(TikTokConnection.owner_user_id == sa.bindparam("owner_id"))
+
+
+def visible_connection_names(user: User, workspace: Workspace) -> list[sa.Row]:
+    """(id, username, status) of the connections `user` may see in `workspace`, in
+    visible_connections' order."""
+    if role_in(user, workspace.id) == ROLE_CREATOR:
+        return db.session.execute(_OWN_CONNECTION_NAMES, {"workspace_id": workspace.id, "owner_id": user.id}).all()
+    return db.session.execute(_CONNECTION_NAMES, {"workspace_id": workspace.id}).all()
+
+
 def connection_or_404(user: User, connection_id: int) -> TikTokConnection:
     """A connection the user may see, or 404 — whether it exists elsewhere or not."""
     conn = db.session.get(TikTokConnection, connection_id) if is_storable_id(connection_id) else None

@@ -261,6 +261,23 @@ def account_links(user: User, workspace: Workspace, *, only: int | None = None) 
                                                                            TikTokConnection.id))]
 
 
+class AccountName(NamedTuple):
+    """An account as the account switcher lists it: every page lists them all, and only
+    the selected one needs its AccountLink (dashboard.account_link)."""
+
+    id: int
+    username: str
+    status: str
+
+    @property
+    def is_disconnected(self) -> bool:
+        return self.status == STATUS_DISCONNECTED
+
+
+def account_names(user: User, workspace: Workspace) -> list[AccountName]:
+    """The accounts `user` may see in `workspace`, in account_links' order."""
+    return [AccountName._make(row) for row in access.visible_connection_names(user, workspace)]
+
 
 _ONE_LINK = sa.select(*_LINK_COLUMNS).where(TikTokConnection.id == sa.bindparam("connection_id"))
 

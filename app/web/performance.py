@@ -27,35 +27,40 @@ Selected = dashboard.AccountLink | TikTokConnection
 
 
 def _selection(*, required: bool = False, listed: bool = True
-               ) -> tuple[Workspace | None, list[dashboard.AccountLink], Selected | None]:
+               ) -> tuple[Workspace | None, list[dashboard.AccountName], Selected | None]:
     """The current workspace, its accounts this user may see (unless not `listed`: a
     fragment shows one account), and the one asked for (`?account=`, else the one just
     connected, else the first; 404 if `required` and none).
 
-    An account of the current workspace comes from the (access-scoped) list itself, as an
-    AccountLink, which is all the panel reads of it. Any other id goes through
+    An account of the current workspace is found in the (access-scoped) list of names and
+    read as an AccountLink, which is all the panel reads of it. Any other id goes through
     access.connection_or_404, which 404s or leads to the account's own workspace."""
     ws = current_workspace()
     account_id = optional_id(request.args, "account")  # text, negative or too large: 404
-    only = None if listed else account_id
-    links = dashboard.account_links(current_user, ws, only=only) if ws else []
+    if not listed:  # a fragment: only the asked-for account, through the same access scope
+        links = dashboard.account_links(current_user, ws, only=account_id) if ws else []
+        names: list = links
+    else:
+        names = dashboard.account_names(current_user, ws) if ws else []
     if account_id is not None:
-        selected = next((c for c in links if c.id == account_id), None)
-        if selected is None:
+        listed_name = next((c for c in names if c.id == account_id), None)
+        if listed_name is not None:
+            selected: Selected | None = dashboard.account_link(account_id)
+        else:
             selected = access.connection_or_404(current_user, account_id)
             if ws is None or selected.workspace_id != ws.id:
                 if "workspace" in request.args:  # an explicit workspace that doesn't hold this account
                     raise NotFound()
                 # A link to an account of another of the user's workspaces: show that workspace.
                 ws = use_workspace(access.workspace_or_404(current_user, selected.workspace_id))
-                links = dashboard.account_links(current_user, ws, only=only)
-        return ws, links if listed else [], selected
+                names = dashboard.account_names(current_user, ws) if listed else []
+        return ws, names if listed else [], selected
     connected = request.args.get("connected", "")
-    chosen = next((c for c in links if connected and c.username == connected), None)
-    chosen = chosen or next(iter(links), None)
+    chosen = next((c for c in names if connected and c.username == connected), None)
+    chosen = chosen or next(iter(names), None)
     if required and chosen is None:
         raise NotFound()
-    return ws, links, chosen
+    return ws, names, None if chosen is None else dashboard.account_link(chosen.id)
 
 
 def _params(ws: Workspace | None, now) -> dashboard.TableParams:
@@ -98,7 +103,7 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
     return context
 
 
-def _just_connected(connections: list[dashboard.AccountLink]) -> str:
+def _just_connected(connections: list[dashboard.AccountName]) -> str:
     """The username of `?connected=` (set by the connect callback) when it names a connected
     account this user sees in this workspace; else "" and no banner, whatever the text."""
     name = request.args.get("connected", "")
