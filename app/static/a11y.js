@@ -63,9 +63,15 @@
       var wide = box.scrollWidth > box.clientWidth + 1, cue = box.nextElementSibling;
       box.classList.toggle("is-scrollable", wide);
       if (wide) {
-        box.setAttribute("tabindex", "0");
-        box.setAttribute("role", "region");
-        if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) box.setAttribute("aria-label", label(box) + " (scrolls sideways)");
+        if (!box.hasAttribute("role")) {  // ours to add, and to take away when it fits again
+          box.setAttribute("tabindex", "0");
+          box.setAttribute("role", "region");
+          box.dataset.scrollRegion = "auto";
+          if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+            box.setAttribute("aria-label", label(box) + " (scrolls sideways)");
+            box.dataset.scrollRegion = "auto-label";
+          }
+        }
         if (!cue || !cue.classList.contains("scroll-cue")) {
           cue = document.createElement("p");
           cue.className = "scroll-cue";
@@ -73,8 +79,11 @@
           cue.textContent = "Scroll sideways for more →";
           box.parentElement.insertBefore(cue, box.nextSibling);
         }
-      } else if (box.getAttribute("tabindex") === "0" && box.getAttribute("role") === "region") {
-        box.removeAttribute("tabindex");
+      } else {
+        if (box.dataset.scrollRegion) {
+          if (box.dataset.scrollRegion === "auto-label") box.removeAttribute("aria-label");
+          ["tabindex", "role", "data-scroll-region"].forEach(function (a) { box.removeAttribute(a); });
+        }
         if (cue && cue.classList.contains("scroll-cue")) cue.remove();
       }
     });

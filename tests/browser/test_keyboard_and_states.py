@@ -80,3 +80,18 @@ def test_connecting_without_insights_says_what_will_not_show(live_server, page):
     row.get_by_text("What will not show without it").click()
     assert row.get_by_text(scope_effects.EFFECTS["user.insights"].missing).is_visible()
     assert_accessible(page)
+
+
+def test_wide_table_scrolls_inside_its_card_on_a_phone(live_server, page, account):
+    sign_in_page(page, live_server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/performance")
+    region = page.locator("#posts-table .is-scrollable, #posts-table.is-scrollable").first
+    expect(region).to_have_attribute("role", "region")
+    expect(region).to_have_attribute("tabindex", "0")  # scrollable with the keyboard
+    assert region.evaluate("el => el.scrollWidth > el.clientWidth")
+    expect(page.get_by_text("Scroll sideways for more →").first).to_be_visible()
+    assert_accessible(page)  # and the page itself does not scroll sideways
+    page.set_viewport_size({"width": 1366, "height": 900})  # wide enough again: no region, no cue
+    expect(page.locator("#posts-table[role=region], #posts-table [role=region]")).to_have_count(0)
+    expect(page.get_by_text("Scroll sideways for more →")).to_have_count(0)
