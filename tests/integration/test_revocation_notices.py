@@ -94,3 +94,16 @@ def test_disconnecting_by_hand_after_a_reconnect_is_not_reported_as_a_tiktok_rev
     db.session.commit()
     assert run_job(app, "refresh-tokens", now=later + timedelta(minutes=10)).counts["revocation_alerts"] == 0
     assert len(mails(app)) == sent + 2  # the recovered notice to owner and admin, nothing else
+
+
+def test_webhook_ending_the_grant_for_another_workspace_asks_to_reconnect_once(app, client, people, requests_mock):
+    """Reason 5 (our own revoke from another workspace's disconnect): this workspace did not
+    leave, so its people get the "reconnect" email — once — rather than "access removed"."""
+    admin2 = second_admin(people)
+    make_connected(app, people.workspace, people.creator, open_id="open-hooked", username="brassorbit3")
+    db.session.commit()
+    assert post(client, body(reason=5)).status_code == 200
+    run_job(app, "refresh-tokens", now=datetime.now(timezone.utc))
+    run_job(app, "refresh-tokens", now=datetime.now(timezone.utc) + timedelta(minutes=10))
+    assert recipients(app) == sorted([people.creator.email, people.admin.email, admin2.email])
+    assert {m["Subject"] for m in mails(app)} == {"Action needed: reconnect @brassorbit3 to Logic Target"}
