@@ -48,8 +48,8 @@ class RowState:
 def _strip_stamp(message: str) -> str:
     """last_error ends with " (YYYY-MM-DD HH:MM UTC)"; the row says when on its own."""
     if message.endswith(" UTC)") and " (" in message:
-        return message.rsplit(" (", 1)[0]
-    return message
+        message = message.rsplit(" (", 1)[0]
+    return message.rstrip(". ")  # the row puts it inside a sentence of its own
 
 
 def row_state(conn: TikTokConnection) -> RowState:
