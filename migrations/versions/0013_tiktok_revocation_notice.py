@@ -14,6 +14,8 @@ A nullable column: existing rows need no value, so no table rebuild on SQLite.
 from alembic import op
 import sqlalchemy as sa
 
+from app.models.sqlite_rebuild import foreign_keys_off
+
 
 revision = '0013'
 down_revision = '0012'
@@ -26,5 +28,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('tiktok_connections') as batch_op:
+    # SQLite drops a column by rebuilding the table: with foreign keys on, dropping the old
+    # table would delete every row that refers to a connection (ON DELETE CASCADE).
+    with foreign_keys_off('tiktok_connections'), op.batch_alter_table('tiktok_connections') as batch_op:
         batch_op.drop_column('revoked_by_tiktok_at')
