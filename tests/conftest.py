@@ -276,6 +276,14 @@ def people(app) -> People:
     return p
 
 
+def without_csrf(resp) -> str:
+    """The page with its CSRF token blanked: the token is signed with the second it was made in,
+    so two identical pages a second apart differ there and nowhere else."""
+    html = resp.get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+    return html.replace(token, "CSRF")
+
+
 def login(client: Client, user, password: str = PASSWORD):
     client.reset_csrf()
     resp = client.post_form("/login", {"email": user.email, "password": password})

@@ -14,7 +14,7 @@ from markupsafe import escape
 from app.extensions import db
 from app.models import AccountSnapshot, AudienceSnapshot, Post
 from app.services import audience, definitions, disconnect
-from tests.conftest import login
+from tests.conftest import login, without_csrf
 from tests.factories import make_connection
 
 NOW = datetime(2026, 11, 12, 9, 0, tzinfo=timezone.utc)
@@ -47,12 +47,6 @@ def set_timezone(ws, name: str) -> None:
     db.session.commit()
 
 
-def without_csrf(resp) -> str:
-    """The page with its CSRF token blanked: the token is signed with the second it was made in,
-    so two identical pages a second apart differ there and nowhere else."""
-    html = resp.get_data(as_text=True)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
-    return html.replace(token, "CSRF")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import AdsAccount, Post, SparkAdMetric, TikTokConnection
 from app.services import definitions, disconnect
 from jobs.runner import run_job
-from tests.conftest import login
+from tests.conftest import login, without_csrf
 from tests.factories import make_connection, seed_performance
 
 NOW = datetime.now(timezone.utc)
@@ -51,12 +51,6 @@ def paid(html: str, name: str) -> str:
     return m.group(1)
 
 
-def without_csrf(resp) -> str:
-    """The page with its CSRF token blanked: the token is signed with the second it was made in,
-    so two identical pages a second apart differ there and nowhere else."""
-    html = resp.get_data(as_text=True)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
-    return html.replace(token, "CSRF")
 
 
 @pytest.fixture
