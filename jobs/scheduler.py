@@ -43,7 +43,8 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     for name, trigger in jobs.SCHEDULE.items():
         scheduler.add_job(_run_safely, id=name, name=name, args=(app, name), replace_existing=True, **trigger)
     # The in-memory job store forgets a trigger that fell while the app was down (a deploy
-    # across Monday 09:00), so every start schedules a catch-up of these jobs shortly after
+    # across the nightly purge, or across the hour's report deliveries), so every start
+    # schedules a catch-up of these jobs shortly after
     # boot. Whether it runs is decided in the database when it fires (`catch_up`): only if
     # no run succeeded since the last scheduled time, and only once per such time across
     # every worker and instance, so a worker recycled by gunicorn (max_requests) or a
