@@ -1,13 +1,17 @@
 // Keyboard and phone help for every page (CSP: no inline script, no eval).
 // 1. Focus after an htmx swap: when the swap removed the focused element, focus lands on
-//    [data-focus-after-swap] in the new content, else the element with the trigger's id,
-//    else the sorted column's header (after a sort), the first row (after paging), or the
-//    swapped row/region itself — never on <body>, where a keyboard user would start over.
+//    [data-focus-after-swap] in the new content, else the pressed element's namesake (same id),
+//    the sorted column's header (after a sort), the first row (after paging), the element
+//    with the id the focus was in (a row redrawn inside a refreshed list), or the swapped
+//    row/region itself — never on <body>, where a keyboard user would start over.
 // 2. Wide tables: a table wider than its card scrolls inside a focusable region (so it
 //    can be scrolled with the keyboard) with a visible "scroll" cue; the page never does.
 (function () {
   "use strict";
-  var trigger = null;
+  // What a request started from and where focus was, kept on its own XHR: polling rows and
+  // HX-Trigger follow-up requests run concurrently and must not overwrite each other's.
+  var lastFocus = null;
+  document.addEventListener("focusin", function (e) { lastFocus = e.target; });
 
   function focusable(el) {
     if (!el) return null;
@@ -19,24 +23,38 @@
     return !a || a === document.body || !a.isConnected;
   }
   document.body.addEventListener("htmx:beforeRequest", function (e) {
-    var elt = e.detail.elt, a = document.activeElement;
-    trigger = {id: elt.id, sort: !!elt.closest("th"), page: !!elt.closest(".pager, [rel=next], [rel=prev]"),
-               focused: a === elt || (a && a !== document.body && elt.contains(a))};
+    var elt = e.detail.elt;
+    e.detail.xhr.a11yTrigger = {id: document.activeElement === elt ? elt.id : "", sort: !!elt.closest("th"),
+                                page: !!elt.closest(".pager, [rel=next], [rel=prev]")};
+  });
+  // Just before content is replaced: is focus inside what goes, and in which element with an id?
+  // (hx-disabled-elt disables the pressed button, which drops focus to <body>: lastFocus has it.)
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    var a = document.activeElement, target = e.detail.target, xhr = e.detail.xhr;
+    if (!a || a === document.body) a = lastFocus;
+    // Inside what goes, or already gone with an earlier swap whose settle nobody heard (an
+    // event on a detached element does not reach <body>): its old ancestors still have ids.
+    if (xhr && a && a !== document.body && target && (target === a || target.contains(a) || !a.isConnected)) {
+      var inner = a.closest("[id]");
+      xhr.a11yHeld = {trigger: xhr.a11yTrigger || {}, id: inner && inner !== target ? inner.id : null};
+    }
   });
   document.body.addEventListener("htmx:afterSettle", function (e) {
-    var t = trigger, target = e.detail.target;
+    var h = e.detail.xhr && e.detail.xhr.a11yHeld, target = e.detail.target;
     if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
     markScrollRegions(target || document);
-    if (!t || !t.focused || !lost() || !target) return;
-    trigger = null;
+    if (!h || !lost() || !target) return;
+    e.detail.xhr.a11yHeld = null;
+    var t = h.trigger;
     var el = target.querySelector("[data-focus-after-swap]") || (target.matches("[data-focus-after-swap]") && target)
       || (t.id && document.getElementById(t.id))
       || (t.sort && (target.querySelector("th[aria-sort] a") || target.querySelector("th[aria-sort]")))
       || (t.page && target.querySelector("tbody tr"))
+      || (h.id && document.getElementById(h.id))
       || (target.matches("li, tr, section, article, [role=region]") && target)
       || target.querySelector("h1, h2, h3, caption") || target;
     el = focusable(el);
-    if (el) el.focus({preventScroll: false});
+    if (el) el.focus();
   });
 
   function label(box) {

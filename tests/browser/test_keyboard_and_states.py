@@ -57,6 +57,14 @@ def test_focus_follows_sorting_paging_and_row_actions(live_server, page, account
     page.keyboard.press("Enter")
     expect(page.locator(row)).to_be_focused()  # the row acted on, swapped in anew
 
+    # "Disconnect" redraws the row, then the whole list refreshes: focus is still on that row.
+    page.once("dialog", lambda d: d.accept())
+    page.locator(row).get_by_role("button", name="Disconnect").focus()
+    with page.expect_response(lambda r: r.url.endswith("/settings/integrations") and r.request.method == "GET"):
+        page.keyboard.press("Enter")
+    expect(page.locator(row).locator(".state-badge")).to_have_text("Disconnected")
+    expect(page.locator(row)).to_be_focused()
+
 
 def test_connecting_without_insights_says_what_will_not_show(live_server, page):
     add_person(live_server)
