@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from app.services import report_figures, report_pdf
 from app.web.errors import not_found
 # The report page's own lookups, so the PDF cannot drift from the page in who reads what.
-from app.web.reports import _period, _Reader, _workspace
+from app.web.reports import Reader, period_or_404, workspace_or_404
 
 bp = Blueprint("report_pdf", __name__)
 
@@ -20,11 +20,11 @@ bp = Blueprint("report_pdf", __name__)
 @bp.get("/reports/<week>.pdf")  # named as on the report page: a week or a month
 @login_required
 def download(week: str):
-    found, ws = _period(week), _workspace()
+    found, ws = period_or_404(week), workspace_or_404()
     report = report_figures.get_report(ws, found)
     if report is None:
         raise not_found(f"The report for {found.key} has not been generated yet.")
-    cut = _Reader(ws).cut(report)
+    cut = Reader(ws).cut(report)
     if cut is None:
         raise NotFound()
     try:

@@ -35,14 +35,19 @@ MAX_PAGE = 1000
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; sandbox"
 
 
-def _period(key: str) -> report_periods.Period:
+# Shared with app/web/report_pdf.py, so a report's PDF is found and cut exactly as its page.
+
+
+def period_or_404(key: str) -> report_periods.Period:
+    """The week or month a URL names; 404 with the reason when it names none."""
     try:
         return report_periods.parse_period(key)
     except report_periods.PeriodError as e:
         raise not_found(str(e)) from None
 
 
-def _workspace() -> Workspace:
+def workspace_or_404() -> Workspace:
+    """The request's workspace (context.current_workspace); 404 when the user has none."""
     ws = current_workspace()
     if ws is None:
         raise NotFound()
@@ -50,8 +55,8 @@ def _workspace() -> Workspace:
 
 
 def _managed_report(key: str) -> tuple[Workspace, Report]:
-    period = _period(key)
-    ws = _workspace()
+    period = period_or_404(key)
+    ws = workspace_or_404()
     access.require_manager(current_user, ws.id)
     report = report_figures.get_report(ws, period)
     if report is None:
@@ -63,7 +68,7 @@ def _show_url(ws: Workspace, key: str) -> str:
     return url_for("reports.show", week=key, workspace=ws.id)
 
 
-class _Reader:
+class Reader:
     """The signed-in person as a reader of one workspace's reports (report_figures.reader_cut)."""
 
     def __init__(self, ws: Workspace) -> None:
@@ -85,7 +90,7 @@ def index():
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     rows, has_next, hidden, states, settings, next_up = [], False, 0, {}, None, []
     if ws:
-        reader = _Reader(ws)
+        reader = Reader(ws)
         if reader.role == ROLE_CREATOR:  # what a creator may read is decided per report (reader_cut)
             every = report_figures.list_reports(ws)
             readable = [(r, c) for r in every if (c := reader.cut(r)) is not None]
@@ -111,7 +116,7 @@ def index():
                            last_week=report_figures.previous_week(utcnow(), ws.timezone).key if ws else None)
 
 
-def _neighbours(ws: Workspace, report: Report, reader: _Reader) -> tuple[Report | None, Report | None]:
+def _neighbours(ws: Workspace, report: Report, reader: Reader) -> tuple[Report | None, Report | None]:
     """The previous and next report of the same kind that this reader may open."""
     if reader.role != ROLE_CREATOR:
         return report_figures.neighbours(report)
@@ -125,13 +130,13 @@ def _neighbours(ws: Workspace, report: Report, reader: _Reader) -> tuple[Report 
 @workspace_scoped
 @login_required
 def show(week: str):
-    period, ws = _period(week), _workspace()
+    period, ws = period_or_404(week), workspace_or_404()
     report = report_figures.get_report(ws, period)
     manage = access.can_manage(current_user, ws.id)
     if report is None:
         return render_template("reports/not_generated.html", workspace=ws, week=period, period=period,
                                can_manage=manage, week_over=report_figures.is_over(period, ws, now=utcnow()))
-    reader = _Reader(ws)
+    reader = Reader(ws)
     cut = reader.cut(report)
     if cut is None:
         raise NotFound()
@@ -147,7 +152,7 @@ def show(week: str):
 @bp.post("/reports/<week>/build")
 @login_required
 def build(week: str):
-    period, ws = _period(week), _workspace()
+    period, ws = period_or_404(week), workspace_or_404()
     access.require_manager(current_user, ws.id)
     if not report_figures.is_over(period, ws, now=utcnow()):
         flash(f"{period.label} isn't over yet in {ws.timezone}; its report can be built once it has ended.", "error")
