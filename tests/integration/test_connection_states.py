@@ -73,6 +73,7 @@ def test_needs_reconnect_row_has_badge_reason_and_reconnect(app, client, people)
     assert "TikTok no longer accepts our access (TikTok refused the refresh token)" in html
     assert ">Reconnect</button>" in html and "Refresh now" not in html
     assert "Last synced 2d ago" in html
+    assert "1 needs reconnect</a>" in html  # the card's summary says so too, linking to the row
 
 
 def test_disconnected_row_has_badge_and_purge_date(app, client, people):
