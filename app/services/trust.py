@@ -72,11 +72,14 @@ EXCLUDED_TABLES: Mapping[str, str] = {
                           "applied once; kept 7 days. No account identifier in readable form.",
     "purge_receipt_links": "Which anonymous deletion receipt an unfinished purge writes into; removed when it finishes.",
     "report_deliveries": "Which user a weekly report was emailed to and when (recipient, status); the figures live in reports.",
-    "report_settings": "Whether a workspace's weekly report waits for approval, and for how long; not TikTok data.",
+    "report_settings": "How a workspace's reports go out: weekly and/or monthly, the delivery day and hour, whether "
+                       "creators get their own cut, whether they wait for approval and for how long; not TikTok data.",
     "report_agency_recipients": "Which agency staff asked to receive a workspace's weekly report; not TikTok data.",
     "report_external_recipients": "Email addresses outside Logic Target that a workspace's admin added as report recipients; not TikTok data.",
     "report_unsubscribes": "Addresses that unsubscribed from a workspace's weekly report, and when; not TikTok data.",
     "deletion_requests": "The handle and email a person typed into the public data-deletion form, and the staff decision on it (with its reason); not read from TikTok.",
+    "workspace_brands": "An agency's brand for a workspace's reports (logo image, accent colour, sender name, "
+                        "reply-to address, whether to attach the PDF); set by agency staff, not TikTok data.",
     "deletion_receipts": "What a purge leaves behind: a reference code, counts and a time — nothing that identifies an account.",
 }
 
