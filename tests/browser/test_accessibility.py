@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Post
 from app.services import accounts, deletion_requests, invites, password_resets, report_figures, report_recipients
-from tests.browser.a11y import serious_axe_violations, sideways_scroll
+from tests.browser.a11y import preload_axe, serious_axe_violations, sideways_scroll
 from tests.conftest import running_app
 from tests.factories import make_connection, seed_performance
 from tests.report_data import NOW, WEEK
@@ -148,6 +148,8 @@ def page_urls(app, values: dict, role: str) -> list[str]:
     return urls
 
 
+TIMES=[]
+
 def sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/login")
     page.get_by_label("Email").fill(email)
@@ -156,24 +158,31 @@ def sign_in(page, base: str, email: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 @pytest.mark.parametrize("role", [None, "agency", "client_admin", "creator"],
                          ids=["signed-out", "agency", "client-admin", "creator"])
-def test_every_page_is_accessible_and_fits_a_phone(site, page, role):
+def test_every_page_is_accessible_and_fits_a_phone(site, page, role, viewport):
     server, values = site
     page.context.clear_cookies()
+    preload_axe(page.context)
     if role is not None:
         sign_in(page, server.url, PEOPLE[role])
     urls = page_urls(server.app, values, role)
     assert len(urls) >= (8 if role is None else 10), urls  # the walk really found the pages
     problems: list[str] = []
-    for name, size in VIEWPORTS.items():
+    # One viewport per test (role x width): the walks run in parallel workers.
+    for name, size in [(viewport, VIEWPORTS[viewport])]:
         page.set_viewport_size(size)
         for url in urls:
+            import time as _t; t0=_t.perf_counter()
             page.goto(server.url + url)
             page.wait_for_load_state("load")
-            for violation in serious_axe_violations(page):
+            t1=_t.perf_counter(); v=serious_axe_violations(page); t2=_t.perf_counter()
+            TIMES.append((t1-t0, t2-t1))
+            for violation in v:
                 problems.append(f"[{name}] {url}: {violation}")
             overflow = sideways_scroll(page)
             if overflow:
                 problems.append(f"[{name}] {url}: scrolls sideways {overflow}")
+    print("NAV", sum(a for a,b in TIMES), "AXE", sum(b for a,b in TIMES), len(TIMES))
     assert not problems, f"{len(problems)} problems for {role or 'signed out'}:\n" + "\n".join(problems)
