@@ -148,8 +148,6 @@ def page_urls(app, values: dict, role: str) -> list[str]:
     return urls
 
 
-TIMES=[]
-
 def sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/login")
     page.get_by_label("Email").fill(email)
@@ -170,19 +168,13 @@ def test_every_page_is_accessible_and_fits_a_phone(site, page, role, viewport):
     urls = page_urls(server.app, values, role)
     assert len(urls) >= (8 if role is None else 10), urls  # the walk really found the pages
     problems: list[str] = []
-    # One viewport per test (role x width): the walks run in parallel workers.
-    for name, size in [(viewport, VIEWPORTS[viewport])]:
-        page.set_viewport_size(size)
-        for url in urls:
-            import time as _t; t0=_t.perf_counter()
-            page.goto(server.url + url)
-            page.wait_for_load_state("load")
-            t1=_t.perf_counter(); v=serious_axe_violations(page); t2=_t.perf_counter()
-            TIMES.append((t1-t0, t2-t1))
-            for violation in v:
-                problems.append(f"[{name}] {url}: {violation}")
-            overflow = sideways_scroll(page)
-            if overflow:
-                problems.append(f"[{name}] {url}: scrolls sideways {overflow}")
-    print("NAV", sum(a for a,b in TIMES), "AXE", sum(b for a,b in TIMES), len(TIMES))
+    page.set_viewport_size(VIEWPORTS[viewport])  # one width per test: the eight walks spread over workers
+    for url in urls:
+        page.goto(server.url + url)
+        page.wait_for_load_state("load")
+        for violation in serious_axe_violations(page):
+            problems.append(f"[{viewport}] {url}: {violation}")
+        overflow = sideways_scroll(page)
+        if overflow:
+            problems.append(f"[{viewport}] {url}: scrolls sideways {overflow}")
     assert not problems, f"{len(problems)} problems for {role or 'signed out'}:\n" + "\n".join(problems)
