@@ -39,8 +39,22 @@ class PeriodError(ValueError):
     """A period key that names no week or month; the message says how to write one."""
 
 
+class _Period:
+    """What a week and a month share: their days as a metrics window, and their
+    neighbours (the period containing the day before the start, or after the end)."""
+
+    def window(self, tz: ZoneInfo) -> metrics.Window:
+        return metrics.Window(self.start, self.end, tz)
+
+    def previous(self):
+        return self.containing(self.start - timedelta(days=1))
+
+    def next(self):
+        return self.containing(self.end + timedelta(days=1))
+
+
 @dataclass(frozen=True)
-class Week:
+class Week(_Period):
     year: int
     number: int
 
@@ -71,15 +85,6 @@ class Week:
     def short_label(self) -> str:
         return f"Week {self.number}, {self.year}"
 
-    def window(self, tz: ZoneInfo) -> metrics.Window:
-        return metrics.Window(self.start, self.end, tz)
-
-    def previous(self) -> Week:
-        return Week.containing(self.start - timedelta(days=1))
-
-    def next(self) -> Week:
-        return Week.containing(self.end + timedelta(days=1))
-
     @staticmethod
     def containing(day: date) -> Week:
         year, number, _ = day.isocalendar()
@@ -87,7 +92,7 @@ class Week:
 
 
 @dataclass(frozen=True)
-class Month:
+class Month(_Period):
     year: int
     month: int
 
@@ -113,15 +118,6 @@ class Month:
         return f"{self.start:%B} {self.year}"
 
     short_label = label
-
-    def window(self, tz: ZoneInfo) -> metrics.Window:
-        return metrics.Window(self.start, self.end, tz)
-
-    def previous(self) -> Month:
-        return Month.containing(self.start - timedelta(days=1))
-
-    def next(self) -> Month:
-        return Month.containing(self.end + timedelta(days=1))
 
     @staticmethod
     def containing(day: date) -> Month:
