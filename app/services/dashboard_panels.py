@@ -58,9 +58,11 @@ def stored(connection_id: int, key: str) -> Markup | None:
     return None if html is None else Markup(html)
 
 
-def panel(account: Account, workspace: Workspace, params: dashboard.TableParams, *, now: datetime) -> Markup:
-    """The panel for a view: the sync's rendering when its key matches, else computed."""
-    found = stored(account.id, panel_key(workspace, account, params, now))
+def panel(account: Account, workspace: Workspace, params: dashboard.TableParams, *, now: datetime,
+          key: str | None = None) -> Markup:
+    """The panel for a view: the sync's rendering when its key matches, else computed.
+    `key`: panel_key's answer for these arguments, when the caller has it already."""
+    found = stored(account.id, key or panel_key(workspace, account, params, now))
     return found if found is not None else Markup(render(account, workspace, params, now=now))
 
 

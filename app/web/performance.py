@@ -89,9 +89,9 @@ def _page(ws, connections, selected, *, include_summary: bool = True):
         return context
     if include_summary:
         # In memory for repeated views; else the panel the sync rendered; else computed.
+        key = dashboard_panels.panel_key(ws, selected, params, now)  # one key for both stores
         context["panel"] = fragment_cache().get_or_render(
-            dashboard_panels.panel_key(ws, selected, params, now),
-            lambda: dashboard_panels.panel(selected, ws, params, now=now))
+            key, lambda: dashboard_panels.panel(selected, ws, params, now=now, key=key))
     else:
         def render_table():
             table = dashboard.posts_table(selected, ws, params, now=now)
