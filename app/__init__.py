@@ -83,25 +83,35 @@ def register_database_hygiene(app: Flask) -> None:
 
             touch_private(engine.url.database)
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=5000")
-            if engine.url.database not in (None, "", ":memory:"):
-                cur.execute("PRAGMA journal_mode=WAL")
-            cur.close()
+        _listen_once(engine, "connect", _sqlite_pragmas)
 
     elif engine.dialect.name == "postgresql":
 
-        @event.listens_for(engine, "connect")
-        def _pg_timeouts(dbapi_conn, _record):  # pragma: no cover
-            cur = dbapi_conn.cursor()
-            cur.execute("SET statement_timeout = '30s'")
-            cur.execute("SET lock_timeout = '10s'")
-            cur.execute("SET idle_in_transaction_session_timeout = '60s'")
-            cur.close()
-            dbapi_conn.commit()
+        _listen_once(engine, "connect", _pg_timeouts)
+
+
+def _listen_once(engine, name: str, fn) -> None:
+    """Module-level listeners, added once: an engine reused by a later app (the test suite
+    keeps one per database URL) must not run its pragmas twice per connection."""
+    if not event.contains(engine, name, fn):
+        event.listen(engine, name, fn)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised by every test
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA journal_mode=WAL")  # an in-memory database answers "memory" and stays as it is
+    cur.close()
+
+
+def _pg_timeouts(dbapi_conn, _record) -> None:  # pragma: no cover
+    cur = dbapi_conn.cursor()
+    cur.execute("SET statement_timeout = '30s'")
+    cur.execute("SET lock_timeout = '10s'")
+    cur.execute("SET idle_in_transaction_session_timeout = '60s'")
+    cur.close()
+    dbapi_conn.commit()
 
 
 def register_blueprints(app: Flask) -> None:

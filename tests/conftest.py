@@ -80,6 +80,32 @@ class _SharedBytecode(jinja2.BytecodeCache):
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _SharedBytecode()}
 
 
+def _one_engine_per_database() -> None:
+    """Every test builds its own app, and Flask-SQLAlchemy gave each app a new engine: a new
+    SQLAlchemy statement cache, so every query of every test was compiled again (about a
+    third of an integration test's time). Apps on the same URL with the same options now
+    share one engine for the process: tests still dispose of its connections at teardown,
+    and the SQLite tests reuse one file per process (app_factory) so their URL repeats.
+    The app's own engine listeners are module functions added once (app/__init__.py)."""
+    from flask_sqlalchemy.extension import SQLAlchemy
+
+    make_engine = SQLAlchemy._make_engine
+    engines: dict = {}
+
+    def shared(self, bind_key, options, app):
+        url = options["url"]
+        url = url.render_as_string(hide_password=False) if isinstance(url, sa.engine.URL) else str(url)
+        key = (bind_key, url, repr(sorted((k, repr(v)) for k, v in options.items() if k != "url")))
+        if key not in engines:
+            engines[key] = make_engine(self, bind_key, options, app)
+        return engines[key]
+
+    SQLAlchemy._make_engine = shared
+
+
+_one_engine_per_database()
+
+
 def base_overrides(tmp_path: Path, **extra) -> dict:
     overrides = {
         "APP_ENV": "testing",
@@ -150,6 +176,22 @@ def sqlite_template(tmp_path_factory) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def process_sqlite_path(tmp_path_factory) -> Path:
+    """The SQLite file app_factory's apps use, one per test process, copied afresh from the
+    template for each test: one URL for the whole process, so its apps share one engine."""
+    return tmp_path_factory.mktemp("process-db") / "test.sqlite3"
+
+
+def reset_sqlite_database(path: Path, template: bytes) -> None:
+    """`path` made a fresh copy of the template (0600), with no WAL left from before."""
+    from app.private_files import write_private
+
+    for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm"), path):
+        leftover.unlink(missing_ok=True)
+    write_private(path, template)
+
+
 def new_sqlite_database(tmp_path: Path, template: bytes) -> bool:
     """Seed `tmp_path`'s default database (base_overrides) from the template, created 0600
     like the app creates it; False when that file exists already (a second app on it)."""
@@ -182,20 +224,26 @@ def _pg_tables_all_there() -> bool:
 
 
 @pytest.fixture
-def app_factory(tmp_path, request, sqlite_template):
-    """Build apps with extra overrides; tables are created and emptied around each test."""
-    made = []
+def app_factory(tmp_path, request, sqlite_template, process_sqlite_path):
+    """Build apps with extra overrides; tables are created and emptied around each test.
+    Every app of one test shares its database: this process's SQLite file (copied from the
+    template when the test makes its first app) or this process's PostgreSQL schema."""
+    made, fresh = [], []
 
     def make(backend: str = "sqlite", **extra):
         overrides = base_overrides(tmp_path, **extra)
-        seeded = False
+        ready = False
         if backend == "postgresql":
             request.getfixturevalue("pg_schema")
             overrides["DATABASE_URL"] = pg_url_with_schema()
         elif "DATABASE_URL" not in extra:
-            seeded = new_sqlite_database(tmp_path, sqlite_template)
+            overrides["DATABASE_URL"] = f"sqlite:///{process_sqlite_path}"
+            if not fresh:
+                reset_sqlite_database(process_sqlite_path, sqlite_template)
+                fresh.append(process_sqlite_path)
+            ready = True
         app = create_app(overrides)
-        if not seeded:
+        if not ready:
             with app.app_context():
                 if backend != "postgresql" or not _pg_tables_all_there():
                     db.create_all()
@@ -251,13 +299,44 @@ class Client(FlaskClient):
         # The same host `open` uses, so the session read here is the one requests carry.
         kwargs.setdefault("base_url", "http://localhost")
         return super().session_transaction(*args, **kwargs)
-    def csrf_token(self, path: str = "/login") -> str:
+    def csrf_token(self, path: str | None = None) -> str:
+        """The session's CSRF token: read from `path`'s meta tag when given, else made the way
+        the page's meta tag makes it (Flask-WTF's generate_csrf on this client's session),
+        which saves fetching and rendering a page for every form a test posts."""
         if self._csrf is None:
-            html = self.get(path, follow_redirects=True).get_data(as_text=True)
-            m = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-            assert m, f"no csrf meta tag on {path}"
-            self._csrf = m.group(1)
+            if path is None:
+                from flask_wtf.csrf import generate_csrf
+
+                self._csrf = self.in_request(generate_csrf)
+            else:
+                html = self.get(path, follow_redirects=True).get_data(as_text=True)
+                m = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+                assert m, f"no csrf meta tag on {path}"
+                self._csrf = m.group(1)
         return self._csrf
+
+    def in_request(self, work):
+        """work() run inside a request of this client (its cookies, address and user agent, its
+        own app context and database session) with what it writes to the session kept in the
+        cookie, as a request's view would; the test's loaded objects are expired afterwards."""
+        from flask.ctx import RequestContext
+        from flask.globals import _cv_app
+        from flask.testing import EnvironBuilder
+
+        builder = EnvironBuilder(self.application, base_url="http://localhost", environ_base=self.environ_base)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        with self.session_transaction() as session:
+            request = RequestContext(self.application, environ, session=session)
+            outer = _cv_app.set(None)  # the request gets its own app context, as in Client.open
+            try:
+                with request:
+                    return work()
+            finally:
+                _cv_app.reset(outer)
+                db.session.expire_all()
 
     def reset_csrf(self) -> None:
         self._csrf = None
@@ -331,12 +410,42 @@ def without_csrf(resp) -> str:
     return html.replace(token, "CSRF")
 
 
-def login(client: Client, user, password: str = PASSWORD):
+def login_with_form(client: Client, user, password: str = PASSWORD):
+    """Sign in by posting the sign-in form, as a person does; returns the response."""
     client.reset_csrf()
     resp = client.post_form("/login", {"email": user.email, "password": password})
     assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
     client.reset_csrf()  # the session is new after sign-in
     return resp
+
+
+def login(client: Client, user, password: str = PASSWORD) -> None:
+    """Sign `user` in as the sign-in form does after checking the password (auth.sign_in, in
+    a request of this client), without fetching and posting the form: most tests start
+    signed in, and that round trip cost each of them more than the rest of its setup. The
+    form itself is tested in test_auth.py and by the browser tests; a person with two-factor
+    sign-in or a workspace requiring it, a disabled account or another password go through it."""
+    from flask_wtf.csrf import generate_csrf
+
+    from app.models import utcnow
+    from app.models.user import User
+    from app.services import two_factor
+    from app.web import auth
+
+    def sign_in() -> str | None:
+        person = db.session.get(User, user.id)
+        if (password != PASSWORD or person.disabled or not person.check_password(password)
+                or person.two_factor_enabled or two_factor.setup_required(person)):
+            return None
+        person.last_login_at = utcnow()
+        auth.sign_in(person)
+        db.session.commit()
+        return generate_csrf()  # the new session's token, as the next page's meta tag would carry
+
+    client.reset_csrf()
+    client._csrf = client.in_request(sign_in)
+    if client._csrf is None:
+        login_with_form(client, user, password)
 
 
 @pytest.fixture

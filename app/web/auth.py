@@ -105,7 +105,7 @@ def _start_second_step(user: User, next_url: str | None):
     return redirect(url_for("auth.second_step" if purpose == CHALLENGE_VERIFY else "auth.setup_second_step"), 303)
 
 
-def _sign_in(user: User, **detail) -> None:
+def sign_in(user: User, **detail) -> None:
     """The one place a session becomes signed in: fresh session, failures forgotten, audited."""
     session.clear()
     login_user(user)
@@ -114,7 +114,7 @@ def _sign_in(user: User, **detail) -> None:
 
 
 def _finish_sign_in(user: User, next_url: str | None, **detail):
-    _sign_in(user, **detail)
+    sign_in(user, **detail)
     db.session.commit()
     return redirect(next_url or url_for("shell.home"), 303)
 
@@ -162,7 +162,7 @@ def second_step():
         db.session.rollback()
         return redirect(url_for("auth.login"), 303)
     next_url = challenge.next_url
-    _sign_in(user, second_step=outcome)
+    sign_in(user, second_step=outcome)
     if outcome == "recovery":
         left = two_factor.recovery_codes_left(user)
         audit.record("login.recovery_code_used", actor_id=user.id, ip=ip, codes_left=left)
@@ -201,7 +201,7 @@ def setup_second_step():
         return redirect(url_for("auth.login"), 303)
     audit.record("two_factor.enabled", actor_id=user.id, ip=request.remote_addr, during="sign-in")
     next_url = challenge.next_url
-    _sign_in(user, second_step="setup")
+    sign_in(user, second_step="setup")
     db.session.commit()
     return _page("account/recovery_codes.html", codes=codes, continue_url=next_url or url_for("shell.home"),
                  just_enabled=True)

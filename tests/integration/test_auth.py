@@ -3,11 +3,11 @@ import pytest
 
 from app.extensions import db
 from app.services import accounts
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, login, login_with_form
 
 
 def test_sign_in_lands_on_the_dashboard_shell(client, people):
-    r = login(client, people.admin)
+    r = login_with_form(client, people.admin)
     assert r.headers["Location"] == "/"
     page = client.get("/performance")
     assert page.status_code == 200
