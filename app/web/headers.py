@@ -13,6 +13,8 @@ from flask import Flask, current_app, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.web import static_assets
+
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -52,8 +54,12 @@ def init_app(app: Flask) -> None:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     app.extensions["security_headers"] = headers
 
+    static_assets.init_app(app)
+
     @app.after_request
     def _security_headers(response):
+        if static_assets.is_static_request():  # the same for everyone: cacheable, never no-store
+            return apply_security_headers(static_assets.cache_for_a_year_when_versioned(response), no_store=False)
         return apply_security_headers(response, no_store=_private_response())
 
 
