@@ -1,4 +1,8 @@
 """Security headers, caching rules and error pages."""
+import hashlib
+import re
+from pathlib import Path
+
 from tests.conftest import login
 
 
@@ -30,6 +34,21 @@ def test_hsts_in_production(app_factory):
 def test_signed_in_pages_are_not_stored(client, people):
     login(client, people.admin)
     assert client.get("/performance").headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_are_linked_by_version_and_kept_a_year_even_when_signed_in(client, people):
+    login(client, people.admin)
+    html = client.get("/performance").get_data(as_text=True)
+    css = re.search(r'href="(/static/app\.css\?v=([0-9a-f]{12}))"', html)
+    assert css, "the stylesheet is linked without its version"
+    content = (Path(client.application.static_folder) / "app.css").read_bytes()
+    assert css.group(2) == hashlib.sha256(content).hexdigest()[:12]  # a changed file gets a new URL
+    versioned = client.get(css.group(1))
+    assert versioned.status_code == 200
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    for other in ("/static/app.css", "/static/app.css?v=000000000000"):  # unversioned or stale: revalidate
+        assert client.get(other).headers["Cache-Control"] == "no-cache"
+    assert client.get("/performance").headers["Cache-Control"] == "no-store"  # the page itself still is not
 
 
 def test_htmx_config_disables_eval_and_history_cache(client):
