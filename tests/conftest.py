@@ -58,6 +58,37 @@ def _compile_each_url_builder_once() -> None:
 _compile_each_url_builder_once()
 
 
+def _parse_each_rule_once() -> None:
+    """Werkzeug also parses every rule of every app again (~10 ms of each create_app): its
+    parts, trace and converters depend only on the rule's text, host or subdomain, slash
+    merging and the map's converter classes, so a later app's copy takes the first copy's.
+    Converters are shared between apps' maps; werkzeug's own and the app's `id` converter
+    keep no per-map state when matching or building. Parsed once per process."""
+    from werkzeug.routing.rules import Rule
+
+    compile_rule = Rule.compile
+    parsed: dict = {}
+
+    def cached(self) -> None:
+        key = (self.rule, self.subdomain, self.host, self.map.host_matching, self.merge_slashes,
+               frozenset(self.map.converters.items()))
+        hit = parsed.get(key)
+        if hit is None:
+            compile_rule(self)
+            parsed[key] = (self._parts, tuple(self._trace), self._converters, frozenset(self.arguments))
+            return
+        parts, trace, converters, arguments = hit
+        self._parts, self._trace, self._converters = parts, list(trace), converters
+        self.arguments = set(arguments)
+        self._build = self._compile_builder(False).__get__(self, None)
+        self._build_unknown = self._compile_builder(True).__get__(self, None)
+
+    Rule.compile = cached
+
+
+_parse_each_rule_once()
+
+
 class _SharedBytecode(jinja2.BytecodeCache):
     """Compiled templates kept in memory for every app this process builds. Each test's app
     has its own Jinja environment, which compiled each template it renders from source
@@ -255,8 +286,9 @@ def app_factory(tmp_path, request, sqlite_template, process_sqlite_path):
         with app.app_context():
             db.session.remove()
             if db.engine.dialect.name == "postgresql":
-                empty_tables()
-            db.engine.dispose()
+                empty_tables()  # its connections stay open for the next test: this process's schema
+            else:
+                db.engine.dispose()  # the next test's copy of the file replaces this one
 
 
 @pytest.fixture

@@ -180,7 +180,8 @@ def test_accepted_logo_and_brand_appear_on_the_page_in_the_email_and_in_the_pdf(
     brand = branding.brand_of(ws.id)
     assert (brand.accent, brand.sender_name, brand.reply_to, brand.attach_pdf) == (
         "#0b5394", "Brass Agency", "maya@brass.agency", True)
-    assert [e.event for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.event.like("brand.%")))] == [
+    assert [e.event for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.event.like("brand.%"))
+                                                      .order_by(AuditEvent.id))] == [
         "brand.logo_set", "brand.updated"]
 
     # The report page: the logo from our origin, the accent stylesheet, the PDF link.
