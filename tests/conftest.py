@@ -111,6 +111,12 @@ class _SharedBytecode(jinja2.BytecodeCache):
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _SharedBytecode()}
 
 
+def _no_fsync(dbapi_conn, _record) -> None:
+    """SQLite commits that do not wait for the disk (PRAGMA synchronous=OFF): a test database
+    needs no crash durability, as with synchronous_commit=off on PostgreSQL below."""
+    dbapi_conn.execute("PRAGMA synchronous=OFF")
+
+
 def _one_engine_per_database() -> None:
     """Every test builds its own app, and Flask-SQLAlchemy gave each app a new engine: a new
     SQLAlchemy statement cache, so every query of every test was compiled again (about a
@@ -129,6 +135,8 @@ def _one_engine_per_database() -> None:
         key = (bind_key, url, repr(sorted((k, repr(v)) for k, v in options.items() if k != "url")))
         if key not in engines:
             engines[key] = make_engine(self, bind_key, options, app)
+            if engines[key].dialect.name == "sqlite":
+                sa.event.listen(engines[key], "connect", _no_fsync)
         return engines[key]
 
     SQLAlchemy._make_engine = shared
