@@ -24,7 +24,8 @@ $(RUNTIME_STAMP): requirements.txt | $(PY)
 	$(PIP) install -q -r requirements.txt
 	rm -f $(VENV)/.runtime-* && touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+# After the runtime packages (order only): two pip runs must never write one venv at once (make -j).
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY) $(RUNTIME_STAMP)
 	$(PIP) install -q -r requirements-dev.txt
 	rm -f $(VENV)/.dev-* && touch $@
 
