@@ -106,10 +106,13 @@
       }
     });
   }
-  var resizeTimer;
+  // Once per frame while the window is resized or a phone is turned: the cue follows the new
+  // width in the next frame, and a drag that fires many resize events marks tables once a frame.
+  var markQueued = false;
   window.addEventListener("resize", function () {
-    clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(function () { markScrollRegions(document); }, 150);
+    if (markQueued) return;
+    markQueued = true;
+    requestAnimationFrame(function () { markQueued = false; markScrollRegions(document); });
   });
   markScrollRegions(document);
 })();
