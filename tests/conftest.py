@@ -60,8 +60,9 @@ _compile_each_url_builder_once()
 
 def _parse_each_rule_once() -> None:
     """Werkzeug also parses every rule of every app again (~10 ms of each create_app): its
-    parts, trace and converters depend only on the rule's text, host or subdomain, slash
-    merging and the map's converter classes, so a later app's copy takes the first copy's.
+    parts, trace, converters and arguments depend only on the rule's text, host or subdomain,
+    slash merging, defaults and the map's converter classes, so a later app's copy takes the
+    first copy's.
     Converters are shared between apps' maps; werkzeug's own and the app's `id` converter
     keep no per-map state when matching or building. Parsed once per process."""
     from werkzeug.routing.rules import Rule
@@ -71,7 +72,7 @@ def _parse_each_rule_once() -> None:
 
     def cached(self) -> None:
         key = (self.rule, self.subdomain, self.host, self.map.host_matching, self.merge_slashes,
-               frozenset(self.map.converters.items()))
+               repr(sorted((self.defaults or {}).items())), frozenset(self.map.converters.items()))
         hit = parsed.get(key)
         if hit is None:
             compile_rule(self)
@@ -235,12 +236,10 @@ def reset_sqlite_database(path: Path, template: bytes) -> None:
 def new_sqlite_database(tmp_path: Path, template: bytes) -> bool:
     """Seed `tmp_path`'s default database (base_overrides) from the template, created 0600
     like the app creates it; False when that file exists already (a second app on it)."""
-    from app.private_files import write_private
-
     path = tmp_path / "test.sqlite3"
     if path.exists():
         return False
-    write_private(path, template)
+    reset_sqlite_database(path, template)
     return True
 
 
@@ -466,20 +465,17 @@ def login(client: Client, user, password: str = PASSWORD) -> None:
     a request of this client), without fetching and posting the form: most tests start
     signed in, and that round trip cost each of them more than the rest of its setup. The
     form itself is tested in test_auth.py and by the browser tests; a person with two-factor
-    sign-in or a workspace requiring it, a disabled account or another password go through it."""
+    sign-in or a workspace requiring it, or whom accounts.authenticate refuses (a disabled
+    account, a wrong password), goes through the form."""
     from flask_wtf.csrf import generate_csrf
 
-    from app.models import utcnow
-    from app.models.user import User
-    from app.services import two_factor
+    from app.services import accounts, two_factor
     from app.web import auth
 
     def sign_in() -> str | None:
-        person = db.session.get(User, user.id)
-        if (password != PASSWORD or person is None or person.disabled or not person.check_password(password)
-                or person.two_factor_enabled or two_factor.setup_required(person)):
+        person = accounts.authenticate(user.email, password)  # the form's own check
+        if person is None or person.two_factor_enabled or two_factor.setup_required(person):
             return None
-        person.last_login_at = utcnow()
         auth.sign_in(person)
         db.session.commit()
         return generate_csrf()  # the new session's token, as the next page's meta tag would carry

@@ -191,17 +191,19 @@ def test_every_page_is_accessible_and_fits_a_phone(site, page, role):
         if seen_as in checked:
             continue
         checked.add(seen_as)
-        for viewport in ("phone", "desktop"):
-            if viewport != "phone":
-                page.set_viewport_size(VIEWPORTS[viewport])
-                after_resize(page)
-            for violation in serious_axe_violations(page):
-                problems.append(f"[{viewport}] {url}: {violation}")
-            overflow = sideways_scroll(page)
-            if overflow:
-                problems.append(f"[{viewport}] {url}: scrolls sideways {overflow}")
+        problems += page_problems(page, f"[phone] {url}")
+        page.set_viewport_size(VIEWPORTS["desktop"])
+        after_resize(page)
+        problems += page_problems(page, f"[desktop] {url}")
     assert len(checked) >= (8 if role is None else 10), checked  # distinct pages, really checked
     assert not problems, f"{len(problems)} problems for {role or 'signed out'}:\n" + "\n".join(problems)
+
+
+def page_problems(page, where: str) -> list[str]:
+    """The page's serious axe-core findings and its sideways scroll, as it stands."""
+    found = [f"{where}: {violation}" for violation in serious_axe_violations(page)]
+    overflow = sideways_scroll(page)
+    return found + ([f"{where}: scrolls sideways {overflow}"] if overflow else [])
 
 
 def after_resize(page) -> None:

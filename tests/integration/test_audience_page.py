@@ -47,8 +47,6 @@ def set_timezone(ws, name: str) -> None:
     db.session.commit()
 
 
-
-
 @pytest.fixture
 def account(people):
     conn = make_connection(people.workspace, people.creator, username="brassorbit3", scopes=INSIGHTS,
