@@ -45,7 +45,9 @@ run: install
 	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo seed
 	HOST=$(HOST) PORT=$(PORT) $(FLASK) serve --host $(HOST) --port $(PORT)
 
-test: install-dev chromium
+# The Python packages and Debian's chromium install side by side (-j2) before the tests start.
+test:
+	@$(MAKE) --no-print-directory -j2 install-dev chromium
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: install-dev
