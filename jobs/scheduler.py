@@ -44,11 +44,11 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         scheduler.add_job(_run_safely, id=name, name=name, args=(app, name), replace_existing=True, **trigger)
     # The in-memory job store forgets a trigger that fell while the app was down (a deploy
     # across the nightly purge, or across the hour's report deliveries), so every start
-    # schedules a catch-up of these jobs shortly after
-    # boot. Whether it runs is decided in the database when it fires (`catch_up`): only if
-    # no run succeeded since the last scheduled time, and only once per such time across
-    # every worker and instance, so a worker recycled by gunicorn (max_requests) or a
-    # second instance starting later does not run the job again.
+    # schedules a catch-up of these jobs shortly after boot. Whether it runs is decided in
+    # the database when it fires (`catch_up`): only if no run succeeded since the last
+    # scheduled time, and only once per such time across every worker and instance, so a
+    # worker recycled by gunicorn (max_requests) or a second instance starting later does
+    # not run the job again.
     for name in CATCH_UP_ON_START & set(jobs.SCHEDULE):
         scheduler.add_job(_catch_up_safely, id=f"{name}-catch-up", name=f"{name} (catch-up)", args=(app, name),
                           next_run_time=datetime.now(timezone.utc) + CATCH_UP_DELAY, replace_existing=True)

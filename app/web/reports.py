@@ -35,9 +35,8 @@ MAX_PAGE = 1000
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; sandbox"
 
 
-# Shared with app/web/report_pdf.py, so a report's PDF is found and cut exactly as its page.
-
-
+# period_or_404, workspace_or_404 and Reader are shared with app/web/report_pdf.py, so a
+# report's PDF is found and cut exactly as its page.
 def period_or_404(key: str) -> report_periods.Period:
     """The week or month a URL names; 404 with the reason when it names none."""
     try:
